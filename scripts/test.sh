@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The project's test command: host checks and tests, then the UMCG kernel built and booted
+# under QEMU with the selftests and the Rust suites inside it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==== %s\n' "$*"; }
+
+step "rustfmt"
+cargo fmt --all -- --check
+step "clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+step "host tests (cargo test --workspace)"
+cargo test --workspace
+step "docs"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
