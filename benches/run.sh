@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every bench on the host in one go and writes the report:
+#   1. criterion: benches/{rt_multi_threaded,spawn_blocking,blocking,floor}.rs, tokio and umcg
+#      side by side (HTML reports in $CARGO_TARGET_DIR/criterion);
+#   2. the report binary: every workload again, tokio and umcg interleaved workload by workload,
+#      plus the futex floor, printed as a markdown table with ratios and the targets met/missed,
+#      and written to RESULTS.md as the section "host" (criterion's means in extra columns).
+# Environment: BENCH_QUICK=1 for a smoke run (short measurements); BENCH_SKIP_CRITERION=1 to
+# run only the report; BENCH_IDLE_WAIT_MS to change the wait before threads are recounted after
+# the burst; BENCH_FEATURES (default "umcg") for the cargo features; extra arguments go to the
+# report binary (e.g. --only rt_multi,round_trip).
+set -euo pipefail
+cd "$(dirname "$0")"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+
+features="${BENCH_FEATURES-umcg}"
+feature_args=()
+if [ -n "$features" ]; then
+    if cargo build --release --features "$features" --bin report >/dev/null 2>&1; then
+        feature_args=(--features "$features")
+    else
+        echo "run.sh: the build with --features $features failed (is the umcg runtime's API in?);" >&2
+        echo "run.sh: measuring tokio and the floor only" >&2
+    fi
+fi
+
+cargo build --release "${feature_args[@]}" --bin report
+if [ -z "${BENCH_SKIP_CRITERION:-}" ]; then
+    cargo bench "${feature_args[@]}" --benches
+fi
+place="host (shared 2-vCPU machine: smoke numbers)"
+"$CARGO_TARGET_DIR/release/report" --out RESULTS.md --section host --place "$place" \
+    --criterion-dir "$CARGO_TARGET_DIR/criterion" --tmpdir "$CARGO_TARGET_DIR/bench-tmp" "$@"

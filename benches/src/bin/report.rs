@@ -1,0 +1,72 @@
+//! Runs every workload on tokio and umcg side by side, plus the futex floor, and prints a
+//! markdown report; with `--out FILE` also writes it into FILE as the section `--section`.
+//!
+//! ```text
+//! report [--out RESULTS.md] [--section host] [--place TEXT] [--criterion-dir DIR]
+//!        [--contenders tokio,umcg] [--repeat K] [--only rt_multi,spawn_blocking,...]
+//!        [--tmpdir DIR]
+//! ```
+//! `BENCH_QUICK=1` shortens every measurement (smoke runs).
+
+use std::path::PathBuf;
+use umcg_benches::config::Config;
+use umcg_benches::report::{self, Contender, Options};
+
+const PREAMBLE: &str = "# Benchmark results\n\nWritten by `benches/run.sh` (host) and `benches/guest.sh` (guest); \
+see `benches/README.md` for what each bench measures. Each section is replaced by the run that produced it.\n";
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: report [--out FILE] [--section NAME] [--place TEXT] [--criterion-dir DIR] \
+         [--contenders tokio,umcg,umcg-kernel,umcg-emulated] [--repeat K] [--only WORDS] [--tmpdir DIR]"
+    );
+    std::process::exit(2)
+}
+
+fn main() {
+    let mut opts = Options {
+        cfg: Config::from_env(),
+        contenders: vec![Contender::Tokio, Contender::parse("umcg").expect("label")],
+        criterion_dir: None,
+        place: "host".into(),
+        tmpdir: std::env::temp_dir().join("umcg-benches"),
+        repeat: 1,
+        only: Vec::new(),
+    };
+    let (mut out, mut section) = (None::<PathBuf>, String::from("host"));
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = || args.next().unwrap_or_else(|| usage());
+        match a.as_str() {
+            "--out" => out = Some(val().into()),
+            "--section" => section = val(),
+            "--place" => opts.place = val(),
+            "--criterion-dir" => opts.criterion_dir = Some(val().into()),
+            "--tmpdir" => opts.tmpdir = val().into(),
+            "--repeat" => opts.repeat = val().parse().unwrap_or_else(|_| usage()),
+            "--only" => opts.only = val().split(',').map(str::to_string).collect(),
+            "--contenders" => {
+                opts.contenders = val()
+                    .split(',')
+                    .map(|c| Contender::parse(c).unwrap_or_else(|| usage()))
+                    .collect()
+            }
+            _ => usage(),
+        }
+    }
+    for c in &opts.contenders {
+        if !c.available() {
+            eprintln!(
+                "note: {} is not built (enable the `umcg` feature); its column stays empty",
+                c.label()
+            );
+        }
+    }
+    let results = report::run(opts);
+    let md = report::markdown(&results);
+    println!("{md}");
+    if let Some(path) = out {
+        report::write_section(&path, PREAMBLE, &section, &md).expect("write the report");
+        eprintln!("wrote section `{section}` of {}", path.display());
+    }
+}

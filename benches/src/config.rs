@@ -1,0 +1,64 @@
+//! Run lengths, chosen from the environment: `BENCH_QUICK=1` selects short smoke runs.
+
+use std::time::Duration;
+
+/// How long each measurement runs and how large the blocking-specific workloads are.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `BENCH_QUICK=1`: short measurement times, for smoke runs.
+    pub quick: bool,
+    /// Warm-up time before a measured loop.
+    pub warm_up: Duration,
+    /// Target measuring time of one throughput workload.
+    pub measure: Duration,
+    /// Iterations of the sequential `spawn_blocking` round trip.
+    pub round_trips: usize,
+    /// Iterations of each futex floor measurement.
+    pub floor_iters: usize,
+    /// How long the ticker runs beside the blocking tasks.
+    pub ticker_run: Duration,
+    /// Number of calls in the blocking burst.
+    pub burst_calls: usize,
+    /// How long to wait after the burst before counting threads again (`BENCH_IDLE_WAIT_MS`).
+    pub idle_wait: Duration,
+    /// Requests served by the mixed server.
+    pub server_requests: usize,
+}
+
+impl Config {
+    /// Reads `BENCH_QUICK` and `BENCH_IDLE_WAIT_MS`.
+    pub fn from_env() -> Self {
+        let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+        let idle_default = if quick { 3_000 } else { 11_000 };
+        let idle_ms = std::env::var("BENCH_IDLE_WAIT_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(idle_default);
+        let (warm_up, measure) = if quick {
+            (Duration::from_millis(100), Duration::from_millis(400))
+        } else {
+            (Duration::from_millis(1_000), Duration::from_secs(4))
+        };
+        Config {
+            quick,
+            warm_up,
+            measure,
+            round_trips: if quick { 3_000 } else { 50_000 },
+            floor_iters: if quick { 20_000 } else { 200_000 },
+            ticker_run: Duration::from_millis(if quick { 500 } else { 3_000 }),
+            burst_calls: 10_000,
+            idle_wait: Duration::from_millis(idle_ms),
+            server_requests: if quick { 2_000 } else { 20_000 },
+        }
+    }
+
+    /// Applies the run lengths to a criterion group.
+    pub fn criterion_group<M: criterion::measurement::Measurement>(
+        &self,
+        group: &mut criterion::BenchmarkGroup<'_, M>,
+    ) {
+        group.warm_up_time(self.warm_up);
+        group.measurement_time(self.measure);
+        group.sample_size(10);
+    }
+}

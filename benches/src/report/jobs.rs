@@ -1,0 +1,416 @@
+//! What the report runs: the list of jobs, each run on every contender, interleaved.
+
+use super::{Figure, Floor, Options, Row, Unit};
+use crate::floor;
+use crate::measure;
+use crate::rt::{Rt, RtSpec, TokioRt, UmcgBackend};
+use crate::stats::{ns, Summary};
+use crate::workloads::{self as w, BlockIn, BlockKind, TickerSetup};
+
+/// A runtime measured in the report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Contender {
+    /// tokio's multi-thread runtime (the baseline of every ratio).
+    Tokio,
+    /// The umcg runtime on a backend.
+    Umcg(UmcgBackend),
+}
+
+impl Contender {
+    /// The column label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Contender::Tokio => "tokio",
+            Contender::Umcg(UmcgBackend::Auto) => "umcg",
+            Contender::Umcg(UmcgBackend::Kernel) => "umcg-kernel",
+            Contender::Umcg(UmcgBackend::Emulated) => "umcg-emulated",
+        }
+    }
+
+    /// Parses a label.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Contender::Tokio,
+            Contender::Umcg(UmcgBackend::Auto),
+            Contender::Umcg(UmcgBackend::Kernel),
+            Contender::Umcg(UmcgBackend::Emulated),
+        ]
+        .into_iter()
+        .find(|c| c.label() == s)
+    }
+
+    /// Whether this build can run it (the umcg side needs the `umcg` feature).
+    pub fn available(self) -> bool {
+        matches!(self, Contender::Tokio) || cfg!(feature = "umcg")
+    }
+
+    fn backend(self) -> UmcgBackend {
+        match self {
+            Contender::Tokio => UmcgBackend::Auto,
+            Contender::Umcg(b) => b,
+        }
+    }
+}
+
+/// tokio's throughput benches.
+#[derive(Clone, Copy, Debug)]
+enum Tput {
+    SpawnManyLocal,
+    RemoteIdle,
+    RemoteBusy1,
+    RemoteBusy2,
+    YieldMany,
+    PingPong,
+    ChainedSpawn,
+    SpawnBlocking(usize),
+}
+
+#[derive(Clone, Debug)]
+enum Job {
+    Tput(Tput),
+    RoundTrip,
+    Ticker(BlockKind, BlockIn),
+    Burst,
+    Mixed(BlockIn),
+}
+
+/// A row a job fills: name, headline, unit, criterion id (with `{rt}`), compare with floor.
+type RowSpec = (String, &'static str, Unit, Option<String>, bool);
+
+struct Spec {
+    section: &'static str,
+    workers: Option<usize>,
+    job: Job,
+    rows: Vec<RowSpec>,
+}
+
+fn tput(name: &str, t: Tput, workers: Option<usize>, section: &'static str, crit: String) -> Spec {
+    Spec {
+        section,
+        workers,
+        job: Job::Tput(t),
+        rows: vec![(name.into(), "mean/iter", Unit::Ns, Some(crit), false)],
+    }
+}
+
+fn specs(opts: &Options) -> Vec<Spec> {
+    let rt_multi = "rt_multi_threaded";
+    let four = Some(w::NUM_WORKERS);
+    let mut v = vec![
+        tput(
+            "spawn_many_local",
+            Tput::SpawnManyLocal,
+            four,
+            rt_multi,
+            "spawn_many_local/{rt}".into(),
+        ),
+        tput(
+            "spawn_many_remote_idle",
+            Tput::RemoteIdle,
+            four,
+            rt_multi,
+            "spawn_many_remote_idle/{rt}".into(),
+        ),
+        tput(
+            "spawn_many_remote_busy1",
+            Tput::RemoteBusy1,
+            four,
+            rt_multi,
+            "spawn_many_remote_busy1/{rt}".into(),
+        ),
+        tput(
+            "spawn_many_remote_busy2",
+            Tput::RemoteBusy2,
+            four,
+            rt_multi,
+            "spawn_many_remote_busy2/{rt}".into(),
+        ),
+        tput(
+            "yield_many",
+            Tput::YieldMany,
+            four,
+            rt_multi,
+            "yield_many/{rt}".into(),
+        ),
+        tput(
+            "ping_pong",
+            Tput::PingPong,
+            four,
+            rt_multi,
+            "ping_pong/{rt}".into(),
+        ),
+        tput(
+            "chained_spawn",
+            Tput::ChainedSpawn,
+            four,
+            rt_multi,
+            "chained_spawn/{rt}".into(),
+        ),
+    ];
+    for n in w::SPAWNERS {
+        v.push(tput(
+            &format!("spawn_blocking/concurrency/{n}"),
+            Tput::SpawnBlocking(n),
+            None,
+            "spawn_blocking",
+            format!("spawn_blocking/{{rt}}/{n}"),
+        ));
+    }
+    v.push(Spec {
+        section: "round_trip",
+        workers: None,
+        job: Job::RoundTrip,
+        rows: vec![(
+            "spawn_blocking(no-op).await round trip".into(),
+            "p50",
+            Unit::Ns,
+            Some("blocking_round_trip/{rt}".into()),
+            true,
+        )],
+    });
+    for kind in BlockKind::ALL {
+        for block_in in [BlockIn::Task, BlockIn::SpawnBlocking] {
+            v.push(Spec {
+                section: "ticker",
+                workers: None,
+                job: Job::Ticker(kind, block_in),
+                rows: vec![(
+                    format!(
+                        "ticker lateness, blockers: {} {}",
+                        kind.name(),
+                        block_in.name()
+                    ),
+                    "p99",
+                    Unit::Ns,
+                    None,
+                    false,
+                )],
+            });
+        }
+    }
+    v.push(Spec {
+        section: "burst",
+        workers: None,
+        job: Job::Burst,
+        rows: vec![
+            (
+                format!(
+                    "burst of {} × spawn_blocking(sleep 1ms)",
+                    opts.cfg.burst_calls
+                ),
+                "time",
+                Unit::Ns,
+                None,
+                false,
+            ),
+            (
+                format!(
+                    "threads above the pre-burst count, {} ms after the burst",
+                    opts.cfg.idle_wait.as_millis()
+                ),
+                "threads",
+                Unit::Count,
+                None,
+                false,
+            ),
+        ],
+    });
+    for block_in in [BlockIn::SpawnBlocking, BlockIn::Task] {
+        v.push(Spec {
+            section: "mixed",
+            workers: None,
+            job: Job::Mixed(block_in),
+            rows: vec![(
+                format!(
+                    "mixed server, 1 in 10 requests sleep 200µs {}",
+                    block_in.name()
+                ),
+                "p99",
+                Unit::Ns,
+                None,
+                false,
+            )],
+        });
+    }
+    v.retain(|s| opts.only.is_empty() || opts.only.iter().any(|o| s.section.contains(o.as_str())));
+    v
+}
+
+impl Job {
+    fn run<R: Rt>(&self, rt: &R, opts: &Options) -> Vec<(f64, String)> {
+        let cfg = &opts.cfg;
+        match self {
+            Job::Tput(t) => {
+                let s = match *t {
+                    Tput::SpawnManyLocal => measure::iterations(cfg, || w::spawn_many_local(rt)),
+                    Tput::RemoteIdle => measure::iterations(cfg, || w::spawn_many_remote_idle(rt)),
+                    Tput::RemoteBusy1 => {
+                        let _load = w::busy1(rt);
+                        measure::iterations(cfg, || w::spawn_many_remote_busy1(rt))
+                    }
+                    Tput::RemoteBusy2 => {
+                        let _load = w::busy2(rt);
+                        measure::iterations(cfg, || w::spawn_many_remote_busy2(rt))
+                    }
+                    Tput::YieldMany => measure::iterations(cfg, || w::yield_many(rt)),
+                    Tput::PingPong => measure::iterations(cfg, || w::ping_pong(rt)),
+                    Tput::ChainedSpawn => measure::iterations(cfg, || w::chained_spawn(rt)),
+                    Tput::SpawnBlocking(n) => {
+                        measure::iterations(cfg, || w::spawn_blocking_concurrency(rt, n))
+                    }
+                };
+                vec![(s.mean, format!("p50 {}, n={}", ns(s.p50), s.n))]
+            }
+            Job::RoundTrip => {
+                w::blocking_round_trips(rt, cfg.round_trips / 10);
+                let s = Summary::of(&mut w::blocking_round_trips(rt, cfg.round_trips));
+                vec![(s.p50, format!("mean {}, p99 {}", ns(s.mean), ns(s.p99)))]
+            }
+            Job::Ticker(kind, block_in) => {
+                let setup = TickerSetup {
+                    kind: *kind,
+                    block_in: *block_in,
+                    blockers: 2 * floor::cpus(),
+                    run: cfg.ticker_run,
+                    tmpdir: opts.tmpdir.clone(),
+                };
+                let s = Summary::of(&mut w::ticker_lateness(rt, &setup));
+                vec![(
+                    s.p99,
+                    format!("p50 {}, max {}, ticks {}", ns(s.p50), ns(s.max), s.n),
+                )]
+            }
+            Job::Burst => {
+                let b = w::burst(rt, cfg.burst_calls, cfg.idle_wait);
+                vec![
+                    (
+                        b.elapsed.as_nanos() as f64,
+                        format!("peak {} threads", b.peak),
+                    ),
+                    (
+                        b.after as f64 - b.before as f64,
+                        format!("before {}, peak {}, after {}", b.before, b.peak, b.after),
+                    ),
+                ]
+            }
+            Job::Mixed(block_in) => {
+                let t0 = std::time::Instant::now();
+                let mut lat = w::mixed_server(rt, cfg.server_requests, 64, 10, *block_in);
+                let secs = t0.elapsed().as_secs_f64();
+                let s = Summary::of(&mut lat);
+                let rps = s.n as f64 / secs;
+                vec![(s.p99, format!("p50 {}, {:.0} req/s", ns(s.p50), rps))]
+            }
+        }
+    }
+}
+
+fn dispatch(c: Contender, spec: &Spec, opts: &Options) -> Vec<(f64, String)> {
+    let rs = RtSpec {
+        workers: spec.workers,
+        backend: c.backend(),
+    };
+    match c {
+        Contender::Tokio => spec.job.run(&TokioRt::build(&rs), opts),
+        #[cfg(feature = "umcg")]
+        Contender::Umcg(_) => spec.job.run(&crate::rt::UmcgRt::build(&rs), opts),
+        #[cfg(not(feature = "umcg"))]
+        Contender::Umcg(_) => Vec::new(),
+    }
+}
+
+/// Combines repeated runs of one figure: the median headline, its spread, and the detail of the
+/// run closest to the median.
+fn combine(runs: &[(f64, String)], repeated: bool) -> Figure {
+    let mut order: Vec<usize> = (0..runs.len()).collect();
+    order.sort_by(|&a, &b| runs[a].0.total_cmp(&runs[b].0));
+    let mid = order[order.len() / 2];
+    let (lo, hi) = (runs[order[0]].0, runs[order[order.len() - 1]].0);
+    let med = runs[mid].0;
+    Figure {
+        value: med,
+        spread: (repeated && med > 0.0).then(|| (hi - lo) / med),
+        detail: runs[mid].1.clone(),
+    }
+}
+
+/// Runs every selected job on every available contender and returns the rows.
+pub fn rows(opts: &Options) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for spec in specs(opts) {
+        let mut runs: Vec<Vec<Vec<(f64, String)>>> = vec![Vec::new(); opts.contenders.len()];
+        for _ in 0..opts.repeat.max(1) {
+            for (i, &c) in opts.contenders.iter().enumerate() {
+                if c.available() {
+                    let out = dispatch(c, &spec, opts);
+                    for (r, (v, d)) in spec.rows.iter().zip(&out) {
+                        eprintln!(
+                            "  {:<58} {:<14} {:>12}  {d}",
+                            r.0,
+                            c.label(),
+                            fmt_value(*v, r.2)
+                        );
+                    }
+                    runs[i].push(out);
+                }
+            }
+        }
+        for (k, (name, headline, unit, crit, vs_floor)) in spec.rows.into_iter().enumerate() {
+            let figures = runs
+                .iter()
+                .map(|per_rep| {
+                    let vals: Vec<(f64, String)> = per_rep
+                        .iter()
+                        .filter_map(|out| out.get(k).cloned())
+                        .collect();
+                    (!vals.is_empty()).then(|| combine(&vals, opts.repeat > 1))
+                })
+                .collect();
+            rows.push(Row {
+                section: spec.section,
+                name,
+                headline,
+                unit,
+                criterion: crit,
+                figures,
+                vs_floor,
+            });
+        }
+    }
+    rows
+}
+
+/// Formats a headline value.
+pub fn fmt_value(v: f64, unit: Unit) -> String {
+    match unit {
+        Unit::Ns => ns(v),
+        Unit::Count => format!("{v:.0}"),
+    }
+}
+
+/// Measures the futex floor (same CPU, and across two CPUs when there are two).
+pub fn floor(opts: &Options) -> Floor {
+    let cpus = floor::allowed_cpus();
+    let iters = opts.cfg.floor_iters;
+    let pick = |a: usize, b: usize| {
+        let mut runs: Vec<Summary> = (0..opts.repeat.max(1))
+            .map(|_| Summary::of(&mut floor::futex_round_trips(a, b, iters)))
+            .collect();
+        runs.sort_by(|x, y| x.p50.total_cmp(&y.p50));
+        let spread = (runs.len() > 1)
+            .then(|| (runs[runs.len() - 1].p50 - runs[0].p50) / runs[runs.len() / 2].p50);
+        (runs[runs.len() / 2], spread)
+    };
+    let (same_cpu, same_spread) = pick(cpus[0], cpus[0]);
+    eprintln!("  futex round trip, same CPU: {same_cpu}");
+    let cross = (cpus.len() > 1).then(|| pick(cpus[0], cpus[1]));
+    if let Some((c, _)) = &cross {
+        eprintln!("  futex round trip, cross CPU: {c}");
+    }
+    Floor {
+        same_cpu,
+        same_spread,
+        cross_cpu: cross.map(|c| c.0),
+        cross_spread: cross.and_then(|c| c.1),
+    }
+}

@@ -1,0 +1,231 @@
+//! One interface over the two runtimes, so every workload is written once.
+//!
+//! [`Rt`] holds a built runtime and names the task-side functions (`spawn`, `spawn_blocking`,
+//! `yield_now`) that a workload calls from inside its tasks. Join handles are unwrapped: a
+//! panicking task fails the bench.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Which UMCG backend the umcg runtime uses (mirrors `umcg::Backend`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UmcgBackend {
+    /// Kernel UMCG when detected, else the emulation.
+    Auto,
+    /// Kernel UMCG only.
+    Kernel,
+    /// The userspace emulation, even on a UMCG kernel.
+    Emulated,
+}
+
+/// How a runtime is built for one workload.
+#[derive(Clone, Copy, Debug)]
+pub struct RtSpec {
+    /// Async worker threads (tokio) or servers (umcg); `None` is the runtime's default.
+    pub workers: Option<usize>,
+    /// The umcg backend; tokio ignores it.
+    pub backend: UmcgBackend,
+}
+
+impl RtSpec {
+    /// The runtime's default configuration on `backend`.
+    pub fn default_on(backend: UmcgBackend) -> Self {
+        RtSpec {
+            workers: None,
+            backend,
+        }
+    }
+}
+
+/// A built runtime, plus the functions tasks call from inside it.
+pub trait Rt: Sized + 'static {
+    /// A join handle that yields the task's output (and panics if the task panicked).
+    type Join<T: Send + 'static>: Future<Output = T> + Send + Unpin + 'static;
+
+    /// Builds the runtime.
+    fn build(spec: &RtSpec) -> Self;
+    /// A short label for tables: `tokio`, `umcg`, `umcg-kernel`, ...
+    fn label(&self) -> String;
+    /// Runs `fut` to completion on the calling thread, inside the runtime's context.
+    fn block_on<F: Future>(&self, fut: F) -> F::Output;
+    /// Spawns from outside the runtime (tokio's `Runtime::spawn`).
+    fn spawn_remote<F>(&self, fut: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static;
+    /// Spawns from inside the runtime (tokio's free `spawn`).
+    fn spawn<F>(fut: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static;
+    /// Runs a blocking closure (the free `spawn_blocking`).
+    fn spawn_blocking<F, T>(f: F) -> Self::Join<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static;
+    /// Yields to the scheduler once.
+    fn yield_now() -> impl Future<Output = ()> + Send;
+}
+
+/// tokio's multi-thread runtime.
+pub struct TokioRt(tokio::runtime::Runtime);
+
+/// A tokio join handle that unwraps the task's result.
+pub struct TokioJoin<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Future for TokioJoin<T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|r| r.expect("tokio task failed"))
+    }
+}
+
+impl Rt for TokioRt {
+    type Join<T: Send + 'static> = TokioJoin<T>;
+
+    fn build(spec: &RtSpec) -> Self {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        if let Some(w) = spec.workers {
+            b.worker_threads(w);
+        }
+        TokioRt(b.enable_all().build().expect("tokio runtime"))
+    }
+
+    fn label(&self) -> String {
+        "tokio".into()
+    }
+
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        self.0.block_on(fut)
+    }
+
+    fn spawn_remote<F>(&self, fut: F) -> TokioJoin<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        TokioJoin(self.0.spawn(fut))
+    }
+
+    fn spawn<F>(fut: F) -> TokioJoin<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        TokioJoin(tokio::spawn(fut))
+    }
+
+    fn spawn_blocking<F, T>(f: F) -> TokioJoin<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        TokioJoin(tokio::task::spawn_blocking(f))
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        tokio::task::yield_now()
+    }
+}
+
+#[cfg(feature = "umcg")]
+pub use self::umcg_rt::{UmcgJoin, UmcgRt};
+
+#[cfg(feature = "umcg")]
+mod umcg_rt {
+    use super::{Rt, RtSpec, UmcgBackend};
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    /// The umcg runtime on one backend.
+    pub struct UmcgRt {
+        rt: umcg::runtime::Runtime,
+        backend: UmcgBackend,
+    }
+
+    /// A umcg join handle that unwraps the task's result.
+    pub struct UmcgJoin<T>(umcg::task::JoinHandle<T>);
+
+    impl<T> Future for UmcgJoin<T> {
+        type Output = T;
+
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+            Pin::new(&mut self.0)
+                .poll(cx)
+                .map(|r| r.expect("umcg task failed"))
+        }
+    }
+
+    fn backend(b: UmcgBackend) -> umcg::Backend {
+        match b {
+            UmcgBackend::Auto => umcg::Backend::Auto,
+            UmcgBackend::Kernel => umcg::Backend::Kernel,
+            UmcgBackend::Emulated => umcg::Backend::Emulated,
+        }
+    }
+
+    impl Rt for UmcgRt {
+        type Join<T: Send + 'static> = UmcgJoin<T>;
+
+        fn build(spec: &RtSpec) -> Self {
+            let rt = match spec.workers {
+                Some(w) => umcg::runtime::Builder::new()
+                    .servers(w)
+                    .backend(backend(spec.backend))
+                    .build(),
+                None => umcg::runtime::Builder::new()
+                    .backend(backend(spec.backend))
+                    .build(),
+            };
+            UmcgRt {
+                rt: rt.expect("umcg runtime"),
+                backend: spec.backend,
+            }
+        }
+
+        fn label(&self) -> String {
+            match self.backend {
+                UmcgBackend::Auto => "umcg".into(),
+                UmcgBackend::Kernel => "umcg-kernel".into(),
+                UmcgBackend::Emulated => "umcg-emulated".into(),
+            }
+        }
+
+        fn block_on<F: Future>(&self, fut: F) -> F::Output {
+            self.rt.block_on(fut)
+        }
+
+        fn spawn_remote<F>(&self, fut: F) -> UmcgJoin<F::Output>
+        where
+            F: Future + Send + 'static,
+            F::Output: Send + 'static,
+        {
+            UmcgJoin(self.rt.spawn(fut))
+        }
+
+        fn spawn<F>(fut: F) -> UmcgJoin<F::Output>
+        where
+            F: Future + Send + 'static,
+            F::Output: Send + 'static,
+        {
+            UmcgJoin(umcg::spawn(fut))
+        }
+
+        fn spawn_blocking<F, T>(f: F) -> UmcgJoin<T>
+        where
+            F: FnOnce() -> T + Send + 'static,
+            T: Send + 'static,
+        {
+            UmcgJoin(umcg::spawn_blocking(f))
+        }
+
+        fn yield_now() -> impl Future<Output = ()> + Send {
+            umcg::yield_now()
+        }
+    }
+}
