@@ -109,3 +109,20 @@ impl Umcg for Kernel {
         raw::umcg_kick(&self.abi, flags, tid)
     }
 }
+
+/// The kernel backend when the running kernel advertises UMCG, else the emulation
+/// ([`crate::emul::Emulated::get`]).
+///
+/// # Examples
+///
+/// ```
+/// let umcg = umcg_sys::backend::auto();
+/// assert!(matches!(umcg.name(), "kernel" | "emulated"));
+/// ```
+pub fn auto() -> &'static dyn Umcg {
+    static KERNEL: std::sync::OnceLock<Option<Kernel>> = std::sync::OnceLock::new();
+    match KERNEL.get_or_init(Kernel::detect) {
+        Some(k) => k,
+        None => crate::emul::Emulated::get(),
+    }
+}

@@ -10,7 +10,8 @@
 //! - [`abi`]: `struct umcg_task` and the `UMCG_*` constants, word for word the kernel header;
 //! - [`detect`]: positive detection of a UMCG kernel (never a blind syscall-number probe);
 //! - [`raw`]: the three syscalls, returning `io::Result`;
-//! - [`backend`]: the [`backend::Umcg`] trait over the kernel and the userspace emulation.
+//! - [`backend`]: the [`backend::Umcg`] trait over the kernel and the userspace emulation;
+//! - [`emul`]: the userspace emulation of the ABI for kernels without UMCG.
 //!
 //! # Examples
 //!
@@ -25,6 +26,7 @@
 pub mod abi;
 pub mod backend;
 pub mod detect;
+pub mod emul;
 pub mod raw;
 
 /// The calling thread's kernel tid.

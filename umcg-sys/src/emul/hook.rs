@@ -1,0 +1,163 @@
+//! The kernel's hooks, played by whoever observes the worker: the block hook (RUNNING →
+//! BLOCKED, blocked list, wake the server), the wake hook (BLOCKED → RUNNABLE, runnable list,
+//! wake the server) and the return-to-user hook (a RUNNABLE or preempted worker does not run:
+//! it parks until a server makes it RUNNING).
+//!
+//! The kernel runs these at the moment the worker sleeps or wakes. Here they run when the
+//! detector is read: continuously while the worker's server waits, and at every emulation call
+//! of the worker itself (the "missed return-to-user hook").
+
+use std::sync::atomic::Ordering;
+
+use super::clock::now_ns;
+use super::entry::Entry;
+use super::probe::Probe;
+use super::{futex, list, signal};
+use crate::abi::{
+    task_state, UMCG_TASK_BLOCKED, UMCG_TASK_RUNNABLE, UMCG_TASK_RUNNING, UMCG_TF_COND_WAIT,
+    UMCG_TF_PREEMPT,
+};
+
+/// Reads `w`'s detector (lock held by the caller) and publishes what changed since.
+pub(crate) fn reconcile(w: &Entry, probe: &mut Probe) {
+    let Some(part) = w.worker() else { return };
+    let in_emul = part.in_emul.load(Ordering::SeqCst);
+    probe.observe(in_emul);
+    if in_emul || part.gone.load(Ordering::SeqCst) {
+        return;
+    }
+    let s = w.task.state().load(Ordering::SeqCst);
+    let cond_wait = task_state(s) == UMCG_TASK_RUNNABLE && s & UMCG_TF_COND_WAIT != 0;
+    match task_state(s) {
+        UMCG_TASK_RUNNING if probe.blocked_now => publish_blocked(w),
+        UMCG_TASK_RUNNABLE if cond_wait && probe.blocked_now => publish_blocked(w),
+        UMCG_TASK_BLOCKED if !probe.blocked_now => publish_unblocked(w),
+        _ => {}
+    }
+}
+
+/// The block hook: RUNNING (or RUNNABLE|COND_WAIT) → BLOCKED, `blocked_ts`, push on a MULTI
+/// server's blocked list, wake the server.
+fn publish_blocked(w: &Entry) {
+    let blockable = |s: u32| {
+        task_state(s) == UMCG_TASK_RUNNING
+            || (task_state(s) == UMCG_TASK_RUNNABLE && s & UMCG_TF_COND_WAIT != 0)
+    };
+    if w.task.transition_if(blockable, UMCG_TASK_BLOCKED).is_err() {
+        return;
+    }
+    w.task.set_blocked_ts(now_ns(w.clock));
+    if let Some(server) = w.emu.server_of(w) {
+        if server.is_multi() {
+            list::push(
+                server.task.blocked_link(),
+                w.task.addr(),
+                w.task.blocked_link(),
+            );
+        }
+        wake_server(&server);
+    }
+}
+
+/// The wake hook: BLOCKED → RUNNABLE, then onto the runnable list. If the observer is not the
+/// worker itself, the worker is signalled so that it parks (it runs user code meanwhile).
+fn publish_unblocked(w: &Entry) {
+    if w.task
+        .transition(UMCG_TASK_BLOCKED, UMCG_TASK_RUNNABLE)
+        .is_err()
+    {
+        return;
+    }
+    enqueue(w, false);
+    if w.tid != crate::gettid() {
+        signal::send_park(w);
+    }
+}
+
+/// `runnable_ts`, push on the server's runnable list, wake the server: always if `force`
+/// (preemption), else unless it is a COOP server that is busy (`next_tid != 0`).
+pub(crate) fn enqueue(w: &Entry, force: bool) {
+    w.task.set_runnable_ts(now_ns(w.clock));
+    let Some(server) = w.emu.server_of(w) else {
+        return;
+    };
+    if let Some(part) = w.worker() {
+        part.queued.store(true, Ordering::SeqCst);
+    }
+    list::push(
+        server.task.runnable_link(),
+        w.task.addr(),
+        w.task.runnable_link(),
+    );
+    let busy = server.task.next_tid().load(Ordering::SeqCst) != 0;
+    if force || !server.is_coop() || !busy {
+        wake_server(&server);
+    }
+}
+
+/// Server RUNNABLE → RUNNING, then wake it; nothing if it is not waiting.
+pub(crate) fn wake_server(server: &Entry) {
+    if server
+        .task
+        .transition(UMCG_TASK_RUNNABLE, UMCG_TASK_RUNNING)
+        .is_ok()
+    {
+        server.notify();
+    }
+}
+
+/// A worker entering the emulation: publish what its detector saw, mark its sleeps as the
+/// emulation's, then run the return-to-user hook it missed. Returns whether it parked.
+pub(crate) fn enter(w: &Entry) -> bool {
+    let Some(part) = w.worker() else { return false };
+    {
+        let mut probe = part.probe.lock();
+        reconcile(w, &mut probe);
+        part.in_emul.store(true, Ordering::SeqCst);
+    }
+    let s = w.task.state().load(Ordering::SeqCst);
+    match task_state(s) {
+        UMCG_TASK_RUNNING if s & UMCG_TF_PREEMPT != 0 => {
+            if w.task
+                .transition(UMCG_TASK_RUNNING, UMCG_TASK_RUNNABLE)
+                .is_ok()
+            {
+                enqueue(w, true);
+                park(w);
+                return true;
+            }
+            false
+        }
+        UMCG_TASK_RUNNING => {
+            part.queued.store(false, Ordering::SeqCst);
+            false
+        }
+        UMCG_TASK_RUNNABLE if part.queued.load(Ordering::SeqCst) => {
+            park(w);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// A worker leaving the emulation: it runs again, its sleeps are blocks again.
+pub(crate) fn exit(w: &Entry) {
+    let Some(part) = w.worker() else { return };
+    let mut probe = part.probe.lock();
+    probe.reset();
+    part.in_emul.store(false, Ordering::SeqCst);
+}
+
+/// Sleeps until the task's state is RUNNING.
+pub(crate) fn park(t: &Entry) {
+    loop {
+        let s = t.task.state().load(Ordering::SeqCst);
+        if task_state(s) == UMCG_TASK_RUNNING {
+            break;
+        }
+        futex::wait(t.task.state(), s, None);
+    }
+    if let Some(part) = t.worker() {
+        part.queued.store(false, Ordering::SeqCst);
+    }
+}

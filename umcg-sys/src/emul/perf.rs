@@ -1,0 +1,227 @@
+//! The primary block detector: a perf context-switch ring on one worker thread.
+//!
+//! `perf_event_open(PERF_TYPE_SOFTWARE, PERF_COUNT_SW_DUMMY)` with `context_switch = 1` and
+//! `exclude_kernel = 1`, opened by a thread on itself, counts nothing but writes a
+//! `PERF_RECORD_SWITCH` record into a 1+1 page ring every time the thread is switched in or
+//! out. A switch-out record without `PERF_RECORD_MISC_SWITCH_OUT_PREEMPT` means the thread went
+//! to sleep in the kernel: it blocked. This works unprivileged at `perf_event_paranoid` <= 2.
+//!
+//! `watermark = 1, wakeup_watermark = 1` makes every record wake a `poll()`er of the fd, which a
+//! server needs while it sleeps; while it spins it reads `data_head` directly.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{fence, AtomicU64, Ordering};
+
+const PERF_TYPE_SOFTWARE: u32 = 1;
+const PERF_COUNT_SW_DUMMY: u64 = 9;
+const PERF_ATTR_SIZE_VER0: u32 = 64;
+const ATTR_EXCLUDE_KERNEL: u64 = 1 << 5;
+const ATTR_WATERMARK: u64 = 1 << 14;
+const ATTR_CONTEXT_SWITCH: u64 = 1 << 26;
+const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 8;
+
+const PERF_RECORD_LOST: u32 = 2;
+const PERF_RECORD_SWITCH: u32 = 14;
+const PERF_RECORD_MISC_SWITCH_OUT: u16 = 1 << 13;
+const PERF_RECORD_MISC_SWITCH_OUT_PREEMPT: u16 = 1 << 14;
+
+/// Offsets in `struct perf_event_mmap_page`.
+const DATA_HEAD: usize = 1024;
+const DATA_TAIL: usize = 1032;
+
+/// The first 64 bytes (`PERF_ATTR_SIZE_VER0`) of `struct perf_event_attr`.
+#[repr(C)]
+#[derive(Default)]
+struct PerfEventAttr {
+    type_: u32,
+    size: u32,
+    config: u64,
+    sample_period: u64,
+    sample_type: u64,
+    read_format: u64,
+    flags: u64,
+    wakeup_watermark: u32,
+    bp_type: u32,
+    config1: u64,
+}
+
+/// What one record says about the thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Switch {
+    /// Switched out while runnable (preempted, yielded).
+    OutPreempt,
+    /// Switched out to sleep: blocked.
+    OutBlock,
+    /// Switched in.
+    In,
+    /// Records were lost (ring full): the sequence is incomplete.
+    Lost,
+}
+
+/// A mapped context-switch ring of one thread.
+#[derive(Debug)]
+pub(crate) struct Ring {
+    fd: OwnedFd,
+    base: *mut u8,
+    page: usize,
+}
+
+// SAFETY: the mapping is plain shared memory owned by this value; every access goes through
+// `&mut self` (records, tail) or an atomic load (head), so moving or sharing it between threads
+// is sound. Callers serialise consumers (one lock per ring).
+unsafe impl Send for Ring {}
+// SAFETY: see above; `&self` methods only read `data_head` atomically.
+unsafe impl Sync for Ring {}
+
+impl Ring {
+    /// Opens a ring recording the context switches of the calling thread.
+    pub(crate) fn open_self() -> io::Result<Self> {
+        let attr = PerfEventAttr {
+            type_: PERF_TYPE_SOFTWARE,
+            size: PERF_ATTR_SIZE_VER0,
+            config: PERF_COUNT_SW_DUMMY,
+            flags: ATTR_EXCLUDE_KERNEL | ATTR_CONTEXT_SWITCH | ATTR_WATERMARK,
+            wakeup_watermark: 1,
+            ..Default::default()
+        };
+        // SAFETY: `attr` is a valid VER0 perf_event_attr that outlives the call; pid 0 / cpu -1
+        // is "the calling thread on any CPU"; no group fd.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_perf_event_open,
+                &attr as *const PerfEventAttr,
+                0,
+                -1,
+                -1,
+                PERF_FLAG_FD_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the syscall returned a fresh fd that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+        // SAFETY: sysconf has no memory arguments.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        // SAFETY: maps 1 metadata page + 1 data page of the perf fd, shared and writable (so
+        // that we own data_tail and the kernel never overwrites unread records).
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                2 * page,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Self {
+            fd,
+            base: base.cast(),
+            page,
+        })
+    }
+
+    /// Address of the `data_head` word, valid as long as the ring.
+    pub(crate) fn head_addr(&self) -> usize {
+        self.base as usize + DATA_HEAD
+    }
+
+    /// The fd, for `poll()`.
+    pub(crate) fn fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    fn word(&self, offset: usize) -> &AtomicU64 {
+        // SAFETY: `offset` is DATA_HEAD or DATA_TAIL, 8-byte aligned inside the metadata page,
+        // which stays mapped as long as `self`; the kernel updates these words concurrently,
+        // hence the atomic view.
+        unsafe { &*self.base.add(offset).cast::<AtomicU64>() }
+    }
+
+    /// The kernel's write position; it changes whenever a record is written.
+    pub(crate) fn head(&self) -> u64 {
+        self.word(DATA_HEAD).load(Ordering::Acquire)
+    }
+
+    /// Consumes every record written so far, oldest first.
+    pub(crate) fn drain(&mut self, mut f: impl FnMut(Switch)) {
+        // Acquire pairs with the kernel's smp_wmb() before it publishes data_head: records
+        // below head are fully written.
+        let head = self.head();
+        let mut tail = self.word(DATA_TAIL).load(Ordering::Relaxed);
+        while tail < head {
+            let (kind, misc, size) = self.header(tail);
+            if size == 0 {
+                break;
+            }
+            match (kind, misc) {
+                (PERF_RECORD_SWITCH, m) if m & PERF_RECORD_MISC_SWITCH_OUT == 0 => f(Switch::In),
+                (PERF_RECORD_SWITCH, m) if m & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT != 0 => {
+                    f(Switch::OutPreempt)
+                }
+                (PERF_RECORD_SWITCH, _) => f(Switch::OutBlock),
+                (PERF_RECORD_LOST, _) => f(Switch::Lost),
+                _ => {}
+            }
+            tail += size as u64;
+        }
+        // The records are read; the full fence orders those reads before the tail store that
+        // lets the kernel overwrite them (pairs with the kernel's read of data_tail).
+        fence(Ordering::SeqCst);
+        self.word(DATA_TAIL).store(tail, Ordering::Relaxed);
+    }
+
+    /// Type, misc and size of the record at ring position `pos`.
+    fn header(&self, pos: u64) -> (u32, u16, u16) {
+        let mut raw = [0u8; 8];
+        for (i, b) in raw.iter_mut().enumerate() {
+            let off = (pos as usize + i) % self.page;
+            // SAFETY: the data area is the second mapped page; `off < page`.
+            *b = unsafe { self.base.add(self.page + off).read_volatile() };
+        }
+        let kind = u32::from_ne_bytes([raw[0], raw[1], raw[2], raw[3]]);
+        let misc = u16::from_ne_bytes([raw[4], raw[5]]);
+        let size = u16::from_ne_bytes([raw[6], raw[7]]);
+        (kind, misc, size)
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        // SAFETY: `base` is the 2-page mapping made in `open_self`, unmapped exactly once.
+        unsafe { libc::munmap(self.base.cast(), 2 * self.page) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A thread's own ring reports its sleep as a blocking switch-out and its return as a
+    /// switch-in. Skips (loudly) where the kernel refuses perf.
+    #[test]
+    fn sleep_is_a_blocking_switch_out() {
+        let mut ring = match Ring::open_self() {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("SKIP: perf_event_open refused here ({e}); the /proc fallback is used");
+                return;
+            }
+        };
+        ring.drain(|_| {});
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let mut seen = Vec::new();
+        ring.drain(|s| seen.push(s));
+        let out = seen.iter().position(|&s| s == Switch::OutBlock);
+        let out = out.unwrap_or_else(|| panic!("no blocking switch-out in {seen:?}"));
+        assert!(
+            seen[out..].contains(&Switch::In),
+            "no switch-in after the block: {seen:?}"
+        );
+    }
+}

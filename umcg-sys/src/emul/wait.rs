@@ -1,0 +1,308 @@
+//! `umcg_wait`: switch to `next_tid`, then sleep until RUNNING or the absolute timeout.
+//!
+//! A waiting server is also the observer of its workers: while it waits it reads their
+//! detectors and plays the block and wake hooks for them. While exactly one of its workers runs
+//! on the server's own CPU, the server spins at `SCHED_IDLE` reading that worker's ring head (it
+//! only gets the CPU when the worker leaves it, so a block is seen within microseconds and no
+//! IPI is sent); after [`super::Options::spin`] it sleeps in `ppoll()` on its eventfd and the
+//! rings (`wakeup_watermark = 1`: every record wakes it), or, for `/proc`-watched workers, in a
+//! futex wait whose timeout is the watchdog period.
+
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::clock::{finite, Deadline};
+use super::entry::{drain_eventfd, sleep, Entry, ServerPart};
+use super::{current, futex, hook, sched, signal, Emulated};
+use crate::abi::*;
+
+fn err(errno: i32) -> io::Error {
+    io::Error::from_raw_os_error(errno)
+}
+
+/// The shortest and longest period of the `/proc` watchdog.
+const WATCHDOG_MIN: Duration = Duration::from_micros(50);
+const WATCHDOG_MAX: Duration = Duration::from_millis(5);
+
+pub(crate) fn wait(emu: &'static Emulated, flags: u32, abs_timeout: i64) -> io::Result<()> {
+    let Some(me) = current::get(emu) else {
+        return Err(err(libc::EINVAL));
+    };
+    let _in_call = signal::InCall::enter();
+    hook::enter(&me);
+    let r = wait_registered(&me, flags, abs_timeout);
+    if r.is_err() {
+        reset_running(&me);
+    }
+    hook::exit(&me);
+    r
+}
+
+/// Every error leaves the caller RUNNING (`umcg-abi.md` §9 point 2).
+fn reset_running(me: &Entry) {
+    let _ = me.task.transition(UMCG_TASK_RUNNABLE, UMCG_TASK_RUNNING);
+}
+
+fn wait_registered(me: &Arc<Entry>, flags: u32, abs_timeout: i64) -> io::Result<()> {
+    let enqueue = flags & UMCG_WAIT_ENQUEUE != 0;
+    if flags & !UMCG_WAIT_ENQUEUE != 0 || (enqueue && (abs_timeout != 0 || me.server().is_some())) {
+        return Err(err(libc::EINVAL));
+    }
+    if me.task.task_state() != UMCG_TASK_RUNNABLE {
+        return Err(err(libc::EAGAIN));
+    }
+    me.task
+        .state()
+        .fetch_and(!UMCG_TF_COND_WAIT, Ordering::SeqCst);
+    switch_to_next(me)?;
+    if enqueue {
+        hook::enqueue(me, false);
+    }
+    let deadline = Deadline::new(me.clock, abs_timeout);
+    match me.server() {
+        Some(part) => server_wait(me, part, deadline),
+        None => worker_wait(me, deadline),
+    }
+}
+
+/// Acts on `next_tid`: a plain tid is made RUNNING and woken on this CPU, then marked
+/// `UMCG_TID_RUNNING`; a tid already marked must still be RUNNING.
+fn switch_to_next(me: &Entry) -> io::Result<()> {
+    let next = me.task.next_tid().load(Ordering::SeqCst);
+    if next & UMCG_TID_MASK == 0 {
+        return Ok(());
+    }
+    let target = me
+        .emu
+        .lookup(next & UMCG_TID_MASK)
+        .ok_or(err(libc::ESRCH))?;
+    if next & UMCG_TID_RUNNING != 0 {
+        if let Some(part) = target.worker() {
+            if let Some(mut probe) = part.probe.try_lock() {
+                hook::reconcile(&target, &mut probe);
+            }
+        }
+        if target.task.task_state() != UMCG_TASK_RUNNING {
+            return Err(err(libc::EAGAIN));
+        }
+        return Ok(());
+    }
+    target
+        .task
+        .transition(UMCG_TASK_RUNNABLE, UMCG_TASK_RUNNING)?;
+    if let Some(part) = target.worker() {
+        part.queued.store(false, Ordering::SeqCst);
+        let cpu = sched::current_cpu();
+        if part.cpu.load(Ordering::Relaxed) != cpu && sched::pin(target.tid, cpu).is_ok() {
+            part.cpu.store(cpu, Ordering::Relaxed);
+        }
+    }
+    target.notify();
+    me.task
+        .next_tid()
+        .fetch_or(UMCG_TID_RUNNING, Ordering::SeqCst);
+    Ok(())
+}
+
+/// A worker waits on its state word. On timeout it is queued and its server woken, and it
+/// keeps waiting; once run it returns `ETIMEDOUT`.
+fn worker_wait(me: &Entry, deadline: Deadline) -> io::Result<()> {
+    let mut timed_out = false;
+    loop {
+        let s = me.task.state().load(Ordering::SeqCst);
+        if task_state(s) == UMCG_TASK_RUNNING {
+            break;
+        }
+        match deadline.remaining() {
+            Some(left) => futex::wait(me.task.state(), s, finite(left)),
+            None if !timed_out => {
+                timed_out = true;
+                hook::enqueue(me, false);
+            }
+            None => futex::wait(me.task.state(), s, None),
+        }
+    }
+    if let Some(part) = me.worker() {
+        part.queued.store(false, Ordering::SeqCst);
+    }
+    if timed_out {
+        Err(err(libc::ETIMEDOUT))
+    } else {
+        Ok(())
+    }
+}
+
+fn server_wait(me: &Entry, part: &ServerPart, deadline: Deadline) -> io::Result<()> {
+    let spin_until = Instant::now() + me.emu.options().spin;
+    let mut idle = false;
+    let mut watchdog = WATCHDOG_MIN;
+    let r = loop {
+        let workers = part
+            .workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        observe_all(&workers);
+        if me.task.task_state() == UMCG_TASK_RUNNING {
+            break Ok(());
+        }
+        let Some(left) = deadline.remaining() else {
+            break time_out(me);
+        };
+        match spin_target(me, part, &workers, spin_until) {
+            Some(w) => {
+                if !idle {
+                    sched::set_idle(true);
+                    idle = true;
+                }
+                spin(me, w, spin_until);
+            }
+            None => {
+                if idle {
+                    sched::set_idle(false);
+                    idle = false;
+                }
+                sleep_once(me, part, &workers, left, &mut watchdog);
+            }
+        }
+    };
+    if idle {
+        sched::set_idle(false);
+    }
+    r
+}
+
+/// Runs the block and wake hooks for every worker of this server whose detector is free.
+fn observe_all(workers: &[Arc<Entry>]) {
+    for w in workers {
+        if let Some(mut probe) = w.worker().and_then(|p| p.probe.try_lock()) {
+            hook::reconcile(w, &mut probe);
+        }
+    }
+}
+
+/// The server's timeout: back to RUNNING and `ETIMEDOUT` (0 if it was woken meanwhile).
+fn time_out(me: &Entry) -> io::Result<()> {
+    match me.task.transition(UMCG_TASK_RUNNABLE, UMCG_TASK_RUNNING) {
+        Ok(_) => Err(err(libc::ETIMEDOUT)),
+        Err(_) => Ok(()),
+    }
+}
+
+/// The one worker worth spinning on: the only managed running worker, with a ring, pinned to
+/// the CPU this server runs on, within the spin budget.
+fn spin_target<'a>(
+    me: &Entry,
+    part: &ServerPart,
+    workers: &'a [Arc<Entry>],
+    spin_until: Instant,
+) -> Option<&'a Arc<Entry>> {
+    if !part.idle_ok || Instant::now() >= spin_until {
+        return None;
+    }
+    let mut running = workers.iter().filter(|w| w.runs_managed());
+    let w = running.next()?;
+    if running.next().is_some() || w.ring_head().is_none() {
+        return None;
+    }
+    let cpu = w.worker()?.cpu.load(Ordering::Relaxed);
+    (cpu == sched::current_cpu() && me.task.task_state() != UMCG_TASK_RUNNING).then_some(w)
+}
+
+/// Spins until the worker's ring moves, the server is woken, the budget is spent, or the
+/// server was moved off the worker's CPU.
+fn spin(me: &Entry, w: &Entry, until: Instant) {
+    let head = w.ring_head();
+    let cpu = sched::current_cpu();
+    let mut n = 0u32;
+    loop {
+        if w.ring_head() != head || me.task.task_state() == UMCG_TASK_RUNNING {
+            return;
+        }
+        n = n.wrapping_add(1);
+        if n % 64 == 0 && (Instant::now() >= until || sched::current_cpu() != cpu) {
+            return;
+        }
+        std::hint::spin_loop();
+    }
+}
+
+/// One sleep: `ppoll()` on the eventfd and the rings, or a futex wait (watchdog period if any
+/// worker is watched through `/proc`).
+fn sleep_once(
+    me: &Entry,
+    part: &ServerPart,
+    workers: &[Arc<Entry>],
+    left: Duration,
+    watchdog: &mut Duration,
+) {
+    let mut fds = vec![libc::pollfd {
+        fd: std::os::fd::AsRawFd::as_raw_fd(&part.eventfd),
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    let mut watched = false;
+    for w in workers {
+        let Some(wp) = w.worker() else { continue };
+        if wp.gone.load(Ordering::SeqCst) {
+            continue;
+        }
+        let probe = wp.probe.try_lock();
+        match probe.as_ref().and_then(|p| p.ring()) {
+            Some(ring) => fds.push(libc::pollfd {
+                fd: ring.fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            }),
+            None => watched |= matches!(w.task.task_state(), UMCG_TASK_RUNNING | UMCG_TASK_BLOCKED),
+        }
+    }
+    let limit = if watched {
+        let w = *watchdog;
+        *watchdog = (w * 2).min(WATCHDOG_MAX);
+        left.min(w)
+    } else {
+        left
+    };
+    if fds.len() > 1 {
+        poll_sleep(me, part, &mut fds, limit);
+    } else {
+        futex_sleep(me, part, limit);
+    }
+}
+
+fn poll_sleep(me: &Entry, part: &ServerPart, fds: &mut [libc::pollfd], limit: Duration) {
+    part.sleep.store(sleep::POLL, Ordering::SeqCst);
+    if me.task.task_state() != UMCG_TASK_RUNNING {
+        let ts = finite(limit).map(|d| libc::timespec {
+            tv_sec: d.as_secs() as libc::time_t,
+            tv_nsec: d.subsec_nanos() as libc::c_long,
+        });
+        let ts_ptr = ts
+            .as_ref()
+            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        // SAFETY: `fds` is a live, writable pollfd array of the given length; `ts_ptr` is null or
+        // points to `ts`; no signal mask.
+        unsafe {
+            libc::ppoll(
+                fds.as_mut_ptr(),
+                fds.len() as libc::nfds_t,
+                ts_ptr,
+                std::ptr::null(),
+            )
+        };
+    }
+    part.sleep.store(sleep::AWAKE, Ordering::SeqCst);
+    drain_eventfd(&part.eventfd);
+}
+
+fn futex_sleep(me: &Entry, part: &ServerPart, limit: Duration) {
+    part.sleep.store(sleep::FUTEX, Ordering::SeqCst);
+    let s = me.task.state().load(Ordering::SeqCst);
+    if task_state(s) != UMCG_TASK_RUNNING {
+        futex::wait(me.task.state(), s, finite(limit));
+    }
+    part.sleep.store(sleep::AWAKE, Ordering::SeqCst);
+}
