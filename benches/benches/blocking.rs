@@ -27,7 +27,7 @@ fn spec() -> RtSpec {
 }
 
 fn round_trip_on<R: Rt>(c: &mut Criterion, label: &str) {
-    let rt = R::build(&spec());
+    let rt = R::build(&spec()).expect("runtime");
     let mut all = Vec::new();
     let mut group = c.benchmark_group("blocking_round_trip");
     Config::from_env().criterion_group(&mut group);
@@ -51,7 +51,7 @@ fn round_trip(c: &mut Criterion) {
 
 fn mixed_on<R: Rt>(c: &mut Criterion, label: &str) {
     let cfg = Config::from_env();
-    let rt = R::build(&spec());
+    let rt = R::build(&spec()).expect("runtime");
     let mut group = c.benchmark_group("mixed_server");
     cfg.criterion_group(&mut group);
     for block_in in [BlockIn::SpawnBlocking, BlockIn::Task] {
@@ -78,7 +78,7 @@ fn ticker_on<R: Rt>(label: &str) {
     let cfg = Config::from_env();
     for kind in BlockKind::ALL {
         for block_in in [BlockIn::Task, BlockIn::SpawnBlocking] {
-            let rt = R::build(&spec());
+            let rt = R::build(&spec()).expect("runtime");
             let setup = TickerSetup {
                 kind,
                 block_in,
@@ -104,7 +104,7 @@ fn ticker(_: &mut Criterion) {
 
 fn burst_on<R: Rt>(label: &str) {
     let cfg = Config::from_env();
-    let rt = R::build(&spec());
+    let rt = R::build(&spec()).expect("runtime");
     let b = w::burst(&rt, cfg.burst_calls, cfg.idle_wait);
     println!(
         "burst/{label}: {} calls in {:?}; threads before {}, peak {}, {:?} later {}",

@@ -14,7 +14,7 @@ use umcg_benches::rt::{Rt, RtSpec, TokioRt, UmcgBackend};
 use umcg_benches::workloads::{self as w, SPAWNERS};
 
 fn levels<R: Rt>(group: &mut BenchmarkGroup<'_, WallTime>, label: &str) {
-    let rt = R::build(&RtSpec::default_on(UmcgBackend::Auto));
+    let rt = R::build(&RtSpec::default_on(UmcgBackend::Auto)).expect("runtime");
     for n in SPAWNERS {
         group.bench_with_input(BenchmarkId::new(label, n), &n, |b, &n| {
             b.iter(|| w::spawn_blocking_concurrency(&rt, n))

@@ -43,8 +43,8 @@ pub trait Rt: Sized + 'static {
     /// A join handle that yields the task's output (and panics if the task panicked).
     type Join<T: Send + 'static>: Future<Output = T> + Send + Unpin + 'static;
 
-    /// Builds the runtime.
-    fn build(spec: &RtSpec) -> Self;
+    /// Builds the runtime (fails when, say, the kernel backend is asked for and absent).
+    fn build(spec: &RtSpec) -> std::io::Result<Self>;
     /// A short label for tables: `tokio`, `umcg`, `umcg-kernel`, ...
     fn label(&self) -> String;
     /// Runs `fut` to completion on the calling thread, inside the runtime's context.
@@ -87,12 +87,12 @@ impl<T> Future for TokioJoin<T> {
 impl Rt for TokioRt {
     type Join<T: Send + 'static> = TokioJoin<T>;
 
-    fn build(spec: &RtSpec) -> Self {
+    fn build(spec: &RtSpec) -> std::io::Result<Self> {
         let mut b = tokio::runtime::Builder::new_multi_thread();
         if let Some(w) = spec.workers {
             b.worker_threads(w);
         }
-        TokioRt(b.enable_all().build().expect("tokio runtime"))
+        b.enable_all().build().map(TokioRt)
     }
 
     fn label(&self) -> String {
@@ -172,7 +172,7 @@ mod umcg_rt {
     impl Rt for UmcgRt {
         type Join<T: Send + 'static> = UmcgJoin<T>;
 
-        fn build(spec: &RtSpec) -> Self {
+        fn build(spec: &RtSpec) -> std::io::Result<Self> {
             let rt = match spec.workers {
                 Some(w) => umcg::runtime::Builder::new()
                     .servers(w)
@@ -182,10 +182,10 @@ mod umcg_rt {
                     .backend(backend(spec.backend))
                     .build(),
             };
-            UmcgRt {
-                rt: rt.expect("umcg runtime"),
+            Ok(UmcgRt {
+                rt: rt?,
                 backend: spec.backend,
-            }
+            })
         }
 
         fn label(&self) -> String {

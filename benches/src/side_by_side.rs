@@ -18,13 +18,13 @@ macro_rules! side_by_side {
         let mut group = $c.benchmark_group($name);
         cfg.criterion_group(&mut group);
         {
-            let $rt = <$crate::rt::TokioRt as $crate::rt::Rt>::build(&spec);
+            let $rt = <$crate::rt::TokioRt as $crate::rt::Rt>::build(&spec).expect("tokio runtime");
             let _setup = $setup;
             group.bench_function("tokio", |b| b.iter(|| $body));
         }
         #[cfg(feature = "umcg")]
         {
-            let $rt = <$crate::rt::UmcgRt as $crate::rt::Rt>::build(&spec);
+            let $rt = <$crate::rt::UmcgRt as $crate::rt::Rt>::build(&spec).expect("umcg runtime");
             let _setup = $setup;
             group.bench_function("umcg", |b| b.iter(|| $body));
         }

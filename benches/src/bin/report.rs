@@ -4,8 +4,11 @@
 //! ```text
 //! report [--out RESULTS.md] [--section host] [--place TEXT] [--criterion-dir DIR]
 //!        [--contenders tokio,umcg] [--repeat K] [--only rt_multi,spawn_blocking,...]
-//!        [--tmpdir DIR]
+//!        [--tmpdir DIR] [--markers]
+//! report --splice MARKDOWN_FILE --out RESULTS.md --section NAME
 //! ```
+//! `--markers` frames the markdown with marker lines so that a guest's console log can be cut;
+//! `--splice` writes an already rendered report (cut from such a log) into a section.
 //! `BENCH_QUICK=1` shortens every measurement (smoke runs).
 
 use std::path::PathBuf;
@@ -15,10 +18,15 @@ use umcg_benches::report::{self, Contender, Options};
 const PREAMBLE: &str = "# Benchmark results\n\nWritten by `benches/run.sh` (host) and `benches/guest.sh` (guest); \
 see `benches/README.md` for what each bench measures. Each section is replaced by the run that produced it.\n";
 
+/// Marker lines around the markdown with `--markers`.
+const MARK_BEGIN: &str = "==== umcg-benches report begin ====";
+/// See [`MARK_BEGIN`].
+const MARK_END: &str = "==== umcg-benches report end ====";
+
 fn usage() -> ! {
     eprintln!(
         "usage: report [--out FILE] [--section NAME] [--place TEXT] [--criterion-dir DIR] \
-         [--contenders tokio,umcg,umcg-kernel,umcg-emulated] [--repeat K] [--only WORDS] [--tmpdir DIR]"
+         [--contenders tokio,umcg,umcg-kernel,umcg-emulated] [--repeat K] [--only WORDS] [--tmpdir DIR] [--markers] | --splice FILE --out FILE --section NAME"
     );
     std::process::exit(2)
 }
@@ -34,6 +42,7 @@ fn main() {
         only: Vec::new(),
     };
     let (mut out, mut section) = (None::<PathBuf>, String::from("host"));
+    let (mut splice, mut markers) = (None::<PathBuf>, false);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = || args.next().unwrap_or_else(|| usage());
@@ -43,6 +52,8 @@ fn main() {
             "--place" => opts.place = val(),
             "--criterion-dir" => opts.criterion_dir = Some(val().into()),
             "--tmpdir" => opts.tmpdir = val().into(),
+            "--splice" => splice = Some(val().into()),
+            "--markers" => markers = true,
             "--repeat" => opts.repeat = val().parse().unwrap_or_else(|_| usage()),
             "--only" => opts.only = val().split(',').map(str::to_string).collect(),
             "--contenders" => {
@@ -54,6 +65,13 @@ fn main() {
             _ => usage(),
         }
     }
+    if let Some(src) = splice {
+        let md = std::fs::read_to_string(&src).expect("read the report to splice");
+        let path = out.unwrap_or_else(|| usage());
+        report::write_section(&path, PREAMBLE, &section, &md).expect("write the report");
+        eprintln!("wrote section `{section}` of {}", path.display());
+        return;
+    }
     for c in &opts.contenders {
         if !c.available() {
             eprintln!(
@@ -64,7 +82,11 @@ fn main() {
     }
     let results = report::run(opts);
     let md = report::markdown(&results);
-    println!("{md}");
+    if markers {
+        println!("{MARK_BEGIN}\n{md}{MARK_END}");
+    } else {
+        println!("{md}");
+    }
     if let Some(path) = out {
         report::write_section(&path, PREAMBLE, &section, &md).expect("write the report");
         eprintln!("wrote section `{section}` of {}", path.display());

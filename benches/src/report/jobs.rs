@@ -311,11 +311,22 @@ fn dispatch(c: Contender, spec: &Spec, opts: &Options) -> Vec<(f64, String)> {
         backend: c.backend(),
     };
     match c {
-        Contender::Tokio => spec.job.run(&TokioRt::build(&rs), opts),
+        Contender::Tokio => run_on::<TokioRt>(c, spec, &rs, opts),
         #[cfg(feature = "umcg")]
-        Contender::Umcg(_) => spec.job.run(&crate::rt::UmcgRt::build(&rs), opts),
+        Contender::Umcg(_) => run_on::<crate::rt::UmcgRt>(c, spec, &rs, opts),
         #[cfg(not(feature = "umcg"))]
         Contender::Umcg(_) => Vec::new(),
+    }
+}
+
+/// Builds the runtime and runs the job; a runtime that cannot be built leaves its column empty.
+fn run_on<R: Rt>(c: Contender, spec: &Spec, rs: &RtSpec, opts: &Options) -> Vec<(f64, String)> {
+    match R::build(rs) {
+        Ok(rt) => spec.job.run(&rt, opts),
+        Err(e) => {
+            eprintln!("  {}: cannot build the runtime: {e}", c.label());
+            Vec::new()
+        }
     }
 }
 

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Runs the report inside the UMCG kernel under QEMU TCG, with the guest clock counting
+# instructions (-icount shift=0), and writes the results into RESULTS.md:
+#   section guest-smp1: -smp 1; umcg on the kernel backend, umcg on the emulation, and tokio;
+#   section guest-smp2: -smp 2,sockets=2 (two servers); each figure the median of 3 runs with
+#                       its spread (two vCPUs under icount run one at a time: 1-2 % noise).
+# Uses kernel/scripts/{build,mkinitramfs,run-guest}.sh; the kernel build runs under
+# flock on the kernel build lock (UMCG_KBUILD_LOCK_FILE, default /work/coord/kbuild.lock,
+# skipped when that file does not exist).
+#
+# Usage: benches/guest.sh [smp1] [smp2]      (default both)
+# Environment: BENCH_QUICK=1 (short measurements, passed into the guest), BENCH_IDLE_WAIT_MS,
+#              BENCH_GUEST_ONLY (report --only list), BENCH_GUEST_TIMEOUT (s, default 3000),
+#              BENCH_FEATURES (default umcg).
+set -euo pipefail
+cd "$(dirname "$0")"
+bench_dir=$PWD
+repo=$(cd .. && pwd)
+ks=$repo/kernel/scripts
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$bench_dir/target}"
+say() { printf 'guest.sh: %s\n' "$*" >&2; }
+
+for s in build.sh mkinitramfs.sh run-guest.sh; do
+    [ -x "$ks/$s" ] || { say "missing $ks/$s"; exit 1; }
+done
+runs=("$@")
+[ ${#runs[@]} -gt 0 ] || runs=(smp1 smp2)
+
+features="${BENCH_FEATURES-umcg}"
+feature_args=()
+if [ -n "$features" ]; then
+    if cargo build --release --features "$features" --bin report >/dev/null 2>&1; then
+        feature_args=(--features "$features")
+    else
+        say "the build with --features '$features' failed: tokio and the floor only"
+    fi
+fi
+cargo build --release "${feature_args[@]}" --bin report
+report=$CARGO_TARGET_DIR/release/report
+
+lock=${UMCG_KBUILD_LOCK_FILE:-/work/coord/kbuild.lock}
+if [ -e "$lock" ]; then
+    kcache=$(flock "$lock" "$ks/build.sh" | tail -n 1)
+else
+    kcache=$("$ks/build.sh" | tail -n 1)
+fi
+[ -f "$kcache/bzImage" ] || { say "no bzImage in '$kcache'"; exit 1; }
+
+work=$CARGO_TARGET_DIR/guest
+mkdir -p "$work"
+env_in_guest="BENCH_QUICK=${BENCH_QUICK:-} BENCH_IDLE_WAIT_MS=${BENCH_IDLE_WAIT_MS:-} RUST_BACKTRACE=1"
+only=${BENCH_GUEST_ONLY:+--only $BENCH_GUEST_ONLY}
+
+for run in "${runs[@]}"; do
+    case $run in
+    smp1) smp=1 repeat=1 place="guest: UMCG kernel, QEMU TCG -smp 1 -icount shift=0" ;;
+    smp2) smp=2 repeat=3 place="guest: UMCG kernel, QEMU TCG -smp 2,sockets=2 -icount shift=0 (2 servers)" ;;
+    *) say "unknown run '$run' (smp1 or smp2)"; exit 2 ;;
+    esac
+    cmd="$env_in_guest /opt/umcg/bin/report --markers --contenders tokio,umcg-kernel,umcg-emulated"
+    cmd+=" --repeat $repeat --tmpdir /tmp/umcg-benches --place '$place' $only"
+    "$ks/mkinitramfs.sh" -o "$work/$run.cpio" -c "$cmd" -e "$report=/opt/umcg/bin"
+    say "running the report in the guest ($run)"
+    status=0
+    "$ks/run-guest.sh" -k "$kcache/bzImage" -i "$work/$run.cpio" --smp "$smp" --icount \
+        --mem 2G --quiet --timeout "${BENCH_GUEST_TIMEOUT:-3000}" --log "$work/$run.log" || status=$?
+    tr -d '\r' <"$work/$run.log" |
+        sed -n '/^==== umcg-benches report begin ====$/,/^==== umcg-benches report end ====$/p' |
+        sed '1d;$d' >"$work/$run.md"
+    if [ ! -s "$work/$run.md" ]; then
+        say "no report in the console log $work/$run.log (guest status $status)"
+        exit 1
+    fi
+    cat "$work/$run.md"
+    "$report" --splice "$work/$run.md" --out "$bench_dir/RESULTS.md" --section "guest-$run"
+    [ "$status" -eq 0 ] || say "the guest run failed (status $status): see $work/$run.log"
+done
