@@ -1,0 +1,115 @@
+//! The scheduling policy: every decision about *what runs next* is in this file, so it can be
+//! read in one sitting and replaced by editing it alone.
+//!
+//! Two deciders use it:
+//!
+//! - the **driver** (the worker that runs the executor loop of a server) asks
+//!   [`next_task`] which task to poll next, and [`should_yield`] whether to hand the CPU to
+//!   workers that are waiting to finish what they were doing when they blocked;
+//! - the **server** asks [`server_choice`] what to switch to when its worker stops running.
+//!
+//! # The policy
+//!
+//! 1. *Unfinished work first.* A worker that blocked in the middle of a poll or a blocking
+//!    closure, and has come back, holds a half-done job: the server runs it before it starts a
+//!    driver ([`server_choice`]), and a running driver yields to it every
+//!    [`YIELD_CHECK_INTERVAL`] polls.
+//! 2. *Async tasks and blocking closures alternate.* When both are queued, every other pick is a
+//!    blocking closure ([`BLOCKING_EVERY`]), so neither kind starves the other. A closure that
+//!    runs longer than the runtime's blocking slice without blocking is preempted by the monitor
+//!    and resumes later under rule 1.
+//! 3. *Local before global, global now and then.* The server's own queue is LIFO-free FIFO;
+//!    every [`INJECT_EVERY`] picks the injection queue is checked first so remote spawns and
+//!    wakes are not starved by a busy local queue.
+//! 4. *Steal when idle.* A driver with nothing of its own takes one task from another server's
+//!    local queue (the queues are MPMC, so a steal is a pop).
+//! 5. *Timers* are fired by the driver every [`TIMER_CHECK_INTERVAL`] picks and whenever it runs
+//!    out of work; an idle server sleeps until the earliest timer.
+
+use super::{ServerSlot, Shared};
+use crate::task::core::Task;
+
+/// A driver checks for resumable workers once every this many polls.
+pub(crate) const YIELD_CHECK_INTERVAL: u32 = 16;
+/// Every this many picks the injection queue goes first.
+pub(crate) const INJECT_EVERY: u32 = 31;
+/// When blocking closures are queued, one pick in this many is a blocking closure.
+pub(crate) const BLOCKING_EVERY: u32 = 2;
+/// A driver fires due timers once every this many picks.
+pub(crate) const TIMER_CHECK_INTERVAL: u32 = 32;
+
+/// The driver's pick: `tick` counts its picks.
+pub(crate) fn next_task(shared: &Shared, me: &ServerSlot, tick: u32) -> Option<Task> {
+    if tick % BLOCKING_EVERY == 0 {
+        if let Some(t) = shared.pop_blocking() {
+            return Some(t);
+        }
+    }
+    if tick % INJECT_EVERY == 0 {
+        if let Some(t) = shared.inject.pop() {
+            return Some(t);
+        }
+    }
+    me.local
+        .pop()
+        .or_else(|| shared.inject.pop())
+        .or_else(|| shared.pop_blocking())
+        .or_else(|| steal(shared, me))
+}
+
+/// One task from the first other server whose local queue has any.
+fn steal(shared: &Shared, me: &ServerSlot) -> Option<Task> {
+    let n = shared.servers.len();
+    (1..n)
+        .map(|k| &shared.servers[(me.index + k) % n])
+        .find_map(|victim| victim.local.pop())
+}
+
+/// Whether the driver (checking every [`YIELD_CHECK_INTERVAL`] polls) should let other
+/// workers of its server run: always for workers with unfinished work, and for preempted
+/// blocking closures once the driver has had a whole blocking slice (`slice_over`).
+pub(crate) fn should_yield(resumable: usize, preempted: usize, slice_over: bool) -> bool {
+    resumable > 0 || (preempted > 0 && slice_over)
+}
+
+/// Whether there is anything for a driver of `me` to do: work in a queue it may take from, or a
+/// due timer.
+pub(crate) fn has_work(shared: &Shared, me: &ServerSlot) -> bool {
+    !me.local.is_empty()
+        || shared.inject.len() > 0
+        || shared.blocking_len() > 0
+        || shared.timers.due()
+        || shared.servers.iter().any(|s| !s.local.is_empty())
+}
+
+/// What a server runs when its current worker stopped running.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ServerChoice {
+    /// The oldest worker with unfinished work (it blocked mid-job and came back; rule 1).
+    Resume,
+    /// The oldest preempted blocking closure (rule 2).
+    ResumePreempted,
+    /// A driver for the queued work.
+    Drive,
+    /// Nothing to do: retire surplus idle workers or sleep.
+    Idle,
+}
+
+/// See [`ServerChoice`]. `driver_turn` alternates the CPU between the driver and preempted
+/// closures: it is cleared when the driver yields, set when a preempted closure is resumed.
+pub(crate) fn server_choice(
+    unfinished: bool,
+    preempted: bool,
+    work: bool,
+    driver_turn: bool,
+) -> ServerChoice {
+    if unfinished {
+        ServerChoice::Resume
+    } else if preempted && (!work || !driver_turn) {
+        ServerChoice::ResumePreempted
+    } else if work {
+        ServerChoice::Drive
+    } else {
+        ServerChoice::Idle
+    }
+}
