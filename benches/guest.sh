@@ -11,67 +11,70 @@
 # Usage: benches/guest.sh [smp1] [smp2]      (default both)
 # Environment: BENCH_QUICK=1 (short measurements, passed into the guest), BENCH_IDLE_WAIT_MS,
 #              BENCH_GUEST_ONLY (report --only list), BENCH_GUEST_TIMEOUT (s, default 3000),
-#              BENCH_FEATURES (default umcg).
+#              BENCH_NO_UMCG=1 (tokio and the floor only).
 set -euo pipefail
-cd "$(dirname "$0")"
-bench_dir=$PWD
-repo=$(cd .. && pwd)
-ks=$repo/kernel/scripts
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$bench_dir/target}"
-say() { printf 'guest.sh: %s\n' "$*" >&2; }
 
-for s in build.sh mkinitramfs.sh run-guest.sh; do
-    [ -x "$ks/$s" ] || { say "missing $ks/$s"; exit 1; }
-done
-runs=("$@")
-[ ${#runs[@]} -gt 0 ] || runs=(smp1 smp2)
+# The whole script is one function, parsed before it runs: editing the file while it runs
+# (a long guest run) cannot change what the running copy does.
+main() {
+    cd "$(dirname "$0")"
+    bench_dir=$PWD
+    repo=$(cd .. && pwd)
+    ks=$repo/kernel/scripts
+    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$bench_dir/target}"
+    say() { printf 'guest.sh: %s\n' "$*" >&2; }
 
-features="${BENCH_FEATURES-umcg}"
-feature_args=()
-if [ -n "$features" ]; then
-    if cargo build --release --features "$features" --bin report >/dev/null 2>&1; then
-        feature_args=(--features "$features")
+    for s in build.sh mkinitramfs.sh run-guest.sh; do
+        [ -x "$ks/$s" ] || { say "missing $ks/$s"; exit 1; }
+    done
+    runs=("$@")
+    [ ${#runs[@]} -gt 0 ] || runs=(smp1 smp2)
+
+    feature_args=()
+    if [ -n "${BENCH_NO_UMCG:-}" ] || ! cargo build --release --bin report >/dev/null 2>&1; then
+        echo "${0##*/}: without the umcg side (BENCH_NO_UMCG set, or the umcg runtime does not build): tokio and the floor only" >&2
+        feature_args=(--no-default-features)
+    fi
+    cargo build --release "${feature_args[@]}" --bin report
+    report=$CARGO_TARGET_DIR/release/report
+
+    lock=${UMCG_KBUILD_LOCK_FILE:-/work/coord/kbuild.lock}
+    if [ -e "$lock" ]; then
+        kcache=$(flock "$lock" "$ks/build.sh" | tail -n 1)
     else
-        say "the build with --features '$features' failed: tokio and the floor only"
+        kcache=$("$ks/build.sh" | tail -n 1)
     fi
-fi
-cargo build --release "${feature_args[@]}" --bin report
-report=$CARGO_TARGET_DIR/release/report
+    [ -f "$kcache/bzImage" ] || { say "no bzImage in '$kcache'"; exit 1; }
 
-lock=${UMCG_KBUILD_LOCK_FILE:-/work/coord/kbuild.lock}
-if [ -e "$lock" ]; then
-    kcache=$(flock "$lock" "$ks/build.sh" | tail -n 1)
-else
-    kcache=$("$ks/build.sh" | tail -n 1)
-fi
-[ -f "$kcache/bzImage" ] || { say "no bzImage in '$kcache'"; exit 1; }
+    work=$CARGO_TARGET_DIR/guest
+    mkdir -p "$work"
+    env_in_guest="BENCH_QUICK=${BENCH_QUICK:-} BENCH_IDLE_WAIT_MS=${BENCH_IDLE_WAIT_MS:-} RUST_BACKTRACE=1"
+    only=${BENCH_GUEST_ONLY:+--only $BENCH_GUEST_ONLY}
 
-work=$CARGO_TARGET_DIR/guest
-mkdir -p "$work"
-env_in_guest="BENCH_QUICK=${BENCH_QUICK:-} BENCH_IDLE_WAIT_MS=${BENCH_IDLE_WAIT_MS:-} RUST_BACKTRACE=1"
-only=${BENCH_GUEST_ONLY:+--only $BENCH_GUEST_ONLY}
+    for run in "${runs[@]}"; do
+        case $run in
+        smp1) smp=1 repeat=1 place="guest: UMCG kernel, QEMU TCG -smp 1 -icount shift=0" ;;
+        smp2) smp=2 repeat=3 place="guest: UMCG kernel, QEMU TCG -smp 2,sockets=2 -icount shift=0 (2 servers)" ;;
+        *) say "unknown run '$run' (smp1 or smp2)"; exit 2 ;;
+        esac
+        cmd="$env_in_guest /opt/umcg/bin/report --markers --contenders tokio,umcg-kernel,umcg-emulated"
+        cmd+=" --repeat $repeat --tmpdir /tmp/umcg-benches --place '$place' $only"
+        "$ks/mkinitramfs.sh" -o "$work/$run.cpio" -c "$cmd" -e "$report=/opt/umcg/bin"
+        say "running the report in the guest ($run)"
+        status=0
+        "$ks/run-guest.sh" -k "$kcache/bzImage" -i "$work/$run.cpio" --smp "$smp" --icount \
+            --mem 2G --quiet --timeout "${BENCH_GUEST_TIMEOUT:-3000}" --log "$work/$run.log" || status=$?
+        tr -d '\r' <"$work/$run.log" |
+            sed -n '/^==== umcg-benches report begin ====$/,/^==== umcg-benches report end ====$/p' |
+            sed '1d;$d' >"$work/$run.md"
+        if [ ! -s "$work/$run.md" ]; then
+            say "no report in the console log $work/$run.log (guest status $status)"
+            exit 1
+        fi
+        cat "$work/$run.md"
+        "$report" --splice "$work/$run.md" --out "$bench_dir/RESULTS.md" --section "guest-$run"
+        [ "$status" -eq 0 ] || say "the guest run failed (status $status): see $work/$run.log"
+    done
+}
 
-for run in "${runs[@]}"; do
-    case $run in
-    smp1) smp=1 repeat=1 place="guest: UMCG kernel, QEMU TCG -smp 1 -icount shift=0" ;;
-    smp2) smp=2 repeat=3 place="guest: UMCG kernel, QEMU TCG -smp 2,sockets=2 -icount shift=0 (2 servers)" ;;
-    *) say "unknown run '$run' (smp1 or smp2)"; exit 2 ;;
-    esac
-    cmd="$env_in_guest /opt/umcg/bin/report --markers --contenders tokio,umcg-kernel,umcg-emulated"
-    cmd+=" --repeat $repeat --tmpdir /tmp/umcg-benches --place '$place' $only"
-    "$ks/mkinitramfs.sh" -o "$work/$run.cpio" -c "$cmd" -e "$report=/opt/umcg/bin"
-    say "running the report in the guest ($run)"
-    status=0
-    "$ks/run-guest.sh" -k "$kcache/bzImage" -i "$work/$run.cpio" --smp "$smp" --icount \
-        --mem 2G --quiet --timeout "${BENCH_GUEST_TIMEOUT:-3000}" --log "$work/$run.log" || status=$?
-    tr -d '\r' <"$work/$run.log" |
-        sed -n '/^==== umcg-benches report begin ====$/,/^==== umcg-benches report end ====$/p' |
-        sed '1d;$d' >"$work/$run.md"
-    if [ ! -s "$work/$run.md" ]; then
-        say "no report in the console log $work/$run.log (guest status $status)"
-        exit 1
-    fi
-    cat "$work/$run.md"
-    "$report" --splice "$work/$run.md" --out "$bench_dir/RESULTS.md" --section "guest-$run"
-    [ "$status" -eq 0 ] || say "the guest run failed (status $status): see $work/$run.log"
-done
+main "$@"

@@ -7,27 +7,28 @@
 #      and written to RESULTS.md as the section "host" (criterion's means in extra columns).
 # Environment: BENCH_QUICK=1 for a smoke run (short measurements); BENCH_SKIP_CRITERION=1 to
 # run only the report; BENCH_IDLE_WAIT_MS to change the wait before threads are recounted after
-# the burst; BENCH_FEATURES (default "umcg") for the cargo features; extra arguments go to the
+# the burst; BENCH_NO_UMCG=1 to leave the umcg side out; extra arguments go to the
 # report binary (e.g. --only rt_multi,round_trip).
 set -euo pipefail
-cd "$(dirname "$0")"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 
-features="${BENCH_FEATURES-umcg}"
-feature_args=()
-if [ -n "$features" ]; then
-    if cargo build --release --features "$features" --bin report >/dev/null 2>&1; then
-        feature_args=(--features "$features")
-    else
-        echo "run.sh: the build with --features $features failed (is the umcg runtime's API in?);" >&2
-        echo "run.sh: measuring tokio and the floor only" >&2
+# The whole script is one function, parsed before it runs: editing the file while it runs
+# (a long guest run) cannot change what the running copy does.
+main() {
+    cd "$(dirname "$0")"
+    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+
+    feature_args=()
+    if [ -n "${BENCH_NO_UMCG:-}" ] || ! cargo build --release --bin report >/dev/null 2>&1; then
+        echo "${0##*/}: without the umcg side (BENCH_NO_UMCG set, or the umcg runtime does not build): tokio and the floor only" >&2
+        feature_args=(--no-default-features)
     fi
-fi
+    cargo build --release "${feature_args[@]}" --bin report
+    if [ -z "${BENCH_SKIP_CRITERION:-}" ]; then
+        cargo bench "${feature_args[@]}" --benches
+    fi
+    place="host (shared 2-vCPU machine: smoke numbers)"
+    "$CARGO_TARGET_DIR/release/report" --out RESULTS.md --section host --place "$place" \
+        --criterion-dir "$CARGO_TARGET_DIR/criterion" --tmpdir "$CARGO_TARGET_DIR/bench-tmp" "$@"
+}
 
-cargo build --release "${feature_args[@]}" --bin report
-if [ -z "${BENCH_SKIP_CRITERION:-}" ]; then
-    cargo bench "${feature_args[@]}" --benches
-fi
-place="host (shared 2-vCPU machine: smoke numbers)"
-"$CARGO_TARGET_DIR/release/report" --out RESULTS.md --section host --place "$place" \
-    --criterion-dir "$CARGO_TARGET_DIR/criterion" --tmpdir "$CARGO_TARGET_DIR/bench-tmp" "$@"
+main "$@"
