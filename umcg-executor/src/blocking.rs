@@ -25,14 +25,16 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::loom::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use crate::loom::atomic::{fence, AtomicBool, AtomicUsize, Ordering::SeqCst};
 use crate::loom::{Condvar, Mutex};
-use crate::sched::queue::Queue;
+use crate::sched::inject::Inject;
 use crate::task::core::Task;
 
 /// See the module documentation.
 pub(crate) struct BlockingQueue {
-    queue: Queue<Task>,
+    /// The ring can refuse a push while a pop of the slot's previous lap is still in progress,
+    /// even with a permit in hand (the ring is not wait-free): the overflow list takes it then.
+    queue: Inject<Task>,
     capacity: usize,
     permits: AtomicUsize,
     waiters: AtomicUsize,
@@ -45,7 +47,7 @@ impl BlockingQueue {
     pub(crate) fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);
         Self {
-            queue: Queue::new(capacity),
+            queue: Inject::new(capacity),
             capacity,
             permits: AtomicUsize::new(capacity),
             waiters: AtomicUsize::new(0),
@@ -67,6 +69,16 @@ impl BlockingQueue {
     }
 
     /// Parks the calling thread until a permit is free; `false` if the runtime shut down.
+    ///
+    /// ```text
+    ///   waiter                               release
+    ///   waiters += 1                         permits += 1
+    ///   fence(SeqCst)   (E)                  fence(SeqCst)   (F)
+    ///   permits == 0 ? wait (under lock)     waiters > 0 ? lock, notify
+    /// ```
+    ///
+    /// Fences (E) and (F) pair: either the waiter sees the permit, or the releaser sees the
+    /// waiter and notifies it under the lock the waiter holds until it sleeps.
     pub(crate) fn acquire(&self) -> bool {
         loop {
             if self.try_acquire() {
@@ -75,10 +87,9 @@ impl BlockingQueue {
             if self.closed.load(SeqCst) {
                 return false;
             }
-            self.waiters.fetch_add(1, SeqCst);
             let guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-            // Re-check under the lock: `release` adds the permit, then takes the lock to
-            // notify, so a permit that appeared after our check is seen here or wakes us.
+            self.waiters.fetch_add(1, SeqCst);
+            fence(SeqCst);
             if self.permits.load(SeqCst) == 0 && !self.closed.load(SeqCst) {
                 drop(wait(&self.cv, guard));
             } else {
@@ -90,18 +101,16 @@ impl BlockingQueue {
 
     fn release(&self) {
         self.permits.fetch_add(1, SeqCst);
+        fence(SeqCst);
         if self.waiters.load(SeqCst) > 0 {
             drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
             self.cv.notify_one();
         }
     }
 
-    /// Pushes a task whose caller holds a permit (cannot fail: the ring has at least as many
-    /// slots as there are permits).
+    /// Pushes a task whose caller holds a permit.
     pub(crate) fn push(&self, task: Task) {
-        if self.queue.push(task).is_err() {
-            unreachable!("blocking queue overflow despite a permit");
-        }
+        self.queue.push(task);
     }
 
     /// Takes the oldest closure out and returns its permit.

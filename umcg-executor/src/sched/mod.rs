@@ -69,8 +69,9 @@ pub(crate) struct ServerSlot {
     pub(crate) tid: std::sync::atomic::AtomicU32,
     /// Async tasks spawned or woken by this server's drivers.
     pub(crate) local: Queue<Task>,
-    /// Announced idle (see `idle`).
-    pub(crate) sleeping: AtomicBool,
+    /// Announced idle (see `idle`; a loom type under `cfg(loom)`, where that protocol is
+    /// model-checked).
+    pub(crate) sleeping: crate::loom::atomic::AtomicBool,
     /// Workers waiting for this server to resume them: with unfinished work, and preempted
     /// blocking closures (published by the server for its driver).
     pub(crate) resumable: AtomicUsize,
@@ -121,7 +122,7 @@ impl Shared {
                 index,
                 tid: Default::default(),
                 local: Queue::new(LOCAL_QUEUE_CAPACITY),
-                sleeping: AtomicBool::new(false),
+                sleeping: crate::loom::atomic::AtomicBool::new(false),
                 resumable: AtomicUsize::new(0),
                 preempted: AtomicUsize::new(0),
                 workers: AtomicUsize::new(0),

@@ -33,7 +33,10 @@
 //! its slot, and consumers report the queue empty at that slot until it finishes. `len` still
 //! counts the claimed slot, so the scheduler retries instead of sleeping; a producer preempted in
 //! that window is a runnable worker, which the server policy runs first (see `sched::policy`).
-//! A full queue returns the value to the caller, who decides (overflow list, backpressure).
+//! For the same reason a push can find its slot still held by a pop of the previous lap that
+//! has not finished (B) and report the queue full although other pops completed. A full queue
+//! returns the value to the caller, and every caller has a fallback: the injection queue for a
+//! local queue, a mutex-protected overflow list for the injection and blocking queues.
 
 #![allow(unsafe_code)]
 
