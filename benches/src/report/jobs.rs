@@ -319,13 +319,28 @@ fn dispatch(c: Contender, spec: &Spec, opts: &Options) -> Vec<(f64, String)> {
     }
 }
 
-/// Builds the runtime and runs the job; a runtime that cannot be built leaves its column empty.
+/// Builds the runtime and runs the job. A runtime that cannot be built leaves its column
+/// empty; a job that panics fills its figures with NaN and the panic message.
 fn run_on<R: Rt>(c: Contender, spec: &Spec, rs: &RtSpec, opts: &Options) -> Vec<(f64, String)> {
-    match R::build(rs) {
-        Ok(rt) => spec.job.run(&rt, opts),
+    let rt = match R::build(rs) {
+        Ok(rt) => rt,
         Err(e) => {
             eprintln!("  {}: cannot build the runtime: {e}", c.label());
-            Vec::new()
+            return Vec::new();
+        }
+    };
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| spec.job.run(&rt, opts)));
+    match run {
+        Ok(out) => out,
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("panic");
+            let msg = format!("failed: {}", msg.lines().next().unwrap_or(""));
+            eprintln!("  {}: {msg}", c.label());
+            spec.rows.iter().map(|_| (f64::NAN, msg.clone())).collect()
         }
     }
 }
@@ -333,6 +348,13 @@ fn run_on<R: Rt>(c: Contender, spec: &Spec, rs: &RtSpec, opts: &Options) -> Vec<
 /// Combines repeated runs of one figure: the median headline, its spread, and the detail of the
 /// run closest to the median.
 fn combine(runs: &[(f64, String)], repeated: bool) -> Figure {
+    if let Some((v, d)) = runs.iter().find(|(v, _)| v.is_nan()) {
+        return Figure {
+            value: *v,
+            spread: None,
+            detail: d.clone(),
+        };
+    }
     let mut order: Vec<usize> = (0..runs.len()).collect();
     order.sort_by(|&a, &b| runs[a].0.total_cmp(&runs[b].0));
     let mid = order[order.len() / 2];

@@ -12,6 +12,7 @@ use std::path::Path;
 fn cell(f: &Option<Figure>, unit: Unit) -> String {
     match f {
         None => "—".into(),
+        Some(f) if f.value.is_nan() => format!("**{}**", f.detail),
         Some(f) => {
             let spread = f
                 .spread
@@ -145,7 +146,7 @@ fn results_table(r: &Results, s: &mut String) {
         for (c, f) in cs.iter().zip(&row.figures) {
             let _ = write!(s, " {} |", cell(f, row.unit));
             if *c != super::Contender::Tokio {
-                let v = f.as_ref().map(|f| f.value);
+                let v = f.as_ref().map(|f| f.value).filter(|v| !v.is_nan());
                 let vs_tokio = match (v, base, row.unit) {
                     (Some(v), Some(b), Unit::Ns) if b > 0.0 => format!("{:.3}", v / b),
                     (Some(v), Some(b), Unit::Count) => format!("{v:+.0} vs {b:+.0}"),

@@ -24,10 +24,11 @@ fn value(r: &Results, row_prefix: &str, col: usize) -> Option<f64> {
         .map(|f| f.value)
 }
 
-fn status(ok: Option<bool>) -> &'static str {
-    match ok {
-        Some(true) => "met",
-        Some(false) => "missed",
+fn status(measured: Option<f64>, ok: &dyn Fn(f64) -> bool) -> &'static str {
+    match measured.map(|x| if x.is_nan() { None } else { Some(ok(x)) }) {
+        Some(None) => "failed (the run panicked)",
+        Some(Some(true)) => "met",
+        Some(Some(false)) => "missed",
         None => "not measured",
     }
 }
@@ -57,8 +58,10 @@ pub fn evaluate(r: &Results) -> Vec<Verdict> {
             out.push(Verdict {
                 target,
                 contender: c,
-                measured: measured.map_or_else(|| "—".into(), fmt),
-                status: status(measured.map(ok)),
+                measured: measured
+                    .filter(|x| !x.is_nan())
+                    .map_or_else(|| "—".into(), fmt),
+                status: status(measured, ok),
             });
         };
         let rt = "spawn_blocking(no-op).await round trip";
