@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Builds the UMCG test kernel and caches the result in kernel/build/cache/<key>/, where the
+# key hashes kernel/BASE, the installed base version, configs/umcg.config, the series, each
+# listed patch and the build scripts. A cache hit does nothing. A miss prepares the tree
+# (prepare.sh), merges the config over tinyconfig, checks every requested option, builds
+# bzImage, installs the uapi headers and, when the series adds them, builds the umcg
+# kselftests. Prints the cache directory on stdout; it holds
+#   bzImage  config  headers/ (uapi, for userspace)  selftests/ (kselftest install, if any)
+#
+# Usage: build.sh [--force]    (--force rebuilds even on a cache hit)
+# Environment: UMCG_JOBS (make -j, default nproc), UMCG_KBUILD_LOCK (an extra lock file),
+#              V=1 (verbose make)
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+	sed -n '2,12s/^# \{0,1\}//p' "$0" >&2
+	exit "${1:-2}"
+}
+
+force=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--force) force=1; shift ;;
+	-h | --help) usage 0 ;;
+	*) usage ;;
+	esac
+done
+
+load_base
+key=$(cache_key "")
+out=$CACHE_DIR/$key
+if [ "$force" -eq 0 ] && [ -f "$out/bzImage" ]; then
+	info "cache hit: $out"
+	printf '%s\n' "$out"
+	exit 0
+fi
+
+take_kbuild_lock
+if [ "$force" -eq 0 ] && [ -f "$out/bzImage" ]; then
+	info "cache hit (built while waiting for the lock): $out"
+	printf '%s\n' "$out"
+	exit 0
+fi
+
+start=$SECONDS
+tree=$("$SCRIPTS_DIR/prepare.sh")
+info "configuring $tree"
+configure_tree "$tree"
+jobs=${UMCG_JOBS:-$(nproc)}
+info "building bzImage (make -j$jobs)"
+kmake "$tree" -j"$jobs" bzImage
+info "installing the uapi headers"
+kmake "$tree" headers_install
+
+tmp=$out.tmp
+rm -rf "$tmp"
+mkdir -p "$tmp"
+cp "$tree/arch/x86/boot/bzImage" "$tmp/bzImage"
+cp "$tree/.config" "$tmp/config"
+cp -a "$tree/usr/include" "$tmp/headers"
+if [ -d "$tree/tools/testing/selftests/umcg" ]; then
+	info "building the umcg kselftests"
+	kmake "$tree/tools/testing/selftests" TARGETS=umcg INSTALL_PATH="$tmp/selftests" install
+else
+	info "the series has no tools/testing/selftests/umcg (yet): no kselftests"
+fi
+{
+	printf 'key=%s\nbase=%s %s\n' "$key" "$BASE_PACKAGE" "$INSTALLED_VERSION"
+	series_patches | sed 's/^/patch=/'
+	printf 'built=%s in %ss\n' "$(date -u +%FT%TZ)" "$((SECONDS - start))"
+} >"$tmp/BUILD-INFO"
+rm -rf "$out"
+mv "$tmp" "$out"
+info "built in $((SECONDS - start)) s: $out"
+printf '%s\n' "$out"
