@@ -1,0 +1,2 @@
+#[umcg::main]
+fn main() {}

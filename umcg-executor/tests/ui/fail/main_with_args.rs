@@ -1,0 +1,4 @@
+#[umcg::main]
+async fn main(argc: i32) {
+    let _ = argc;
+}

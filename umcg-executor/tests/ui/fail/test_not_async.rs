@@ -1,0 +1,4 @@
+#[umcg::test]
+fn not_async() {}
+
+fn main() {}
