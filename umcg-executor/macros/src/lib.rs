@@ -1,32 +1,25 @@
-//! Attribute macros for the `umcg` runtime: [`#[umcg::main]`](macro@main) and
-//! [`#[umcg::test]`](macro@test).
+//! Attribute macros for the `umcg` runtime: `#[umcg::main]` and `#[umcg::test]`.
 //!
-//! Use them through their re-exports in the runtime crate, `umcg::main` and `umcg::test`; this
-//! crate is an implementation detail of `umcg` and its version follows it. Both attributes turn
-//! an `async fn` into a plain function that builds a runtime with
-//! `umcg::runtime::Builder`, runs the body on it with `Runtime::block_on`, and returns the
-//! body's value.
+//! Use them through their re-exports in the runtime crate, `umcg::main` and `umcg::test`, which
+//! show the documentation of each attribute; this crate is an implementation detail of `umcg`
+//! and its version follows it. Both attributes turn an `async fn` into a plain function that
+//! builds a runtime with `umcg::runtime::Builder`, runs the body on it with
+//! `Runtime::block_on`, and returns the body's value.
 //!
-//! # Options
+//! The expansion is one `Configuration` built from the options (one setter per option, each
+//! checking its value), then one rewrite of the function. On misuse the function is emitted
+//! anyway, next to a `compile_error!` at the offending tokens, so that errors in the body and at
+//! the call sites are still reported and IDEs can still resolve names in the body.
 //!
-//! Both attributes take the same comma-separated `name = value` options:
+//! # Examples
 //!
-//! | option                | value                                | builder call                      |
-//! |-----------------------|--------------------------------------|-----------------------------------|
-//! | `servers = N`         | a positive integer literal           | `.servers(N)`                     |
-//! | `backend = "..."`     | `"auto"`, `"kernel"` or `"emulated"` | `.backend(umcg::Backend::..)`     |
-//! | `crate = "path"`      | the path of the runtime crate        | (none: replaces `::umcg`)         |
-//!
-//! An option that is not given leaves the builder's default. `crate` is for code that reaches
-//! the runtime under another name (a renamed dependency, or a re-export from a facade crate).
-//!
-//! # Errors
-//!
-//! Misuse is reported with `compile_error!` at the offending tokens: a function that is not
-//! `async`, that takes arguments, or (for tests) that is generic; an unknown or repeated
-//! option; a `servers` value that is not a positive integer literal; an unknown backend; a
-//! second test or runtime attribute on the same function. The function is still emitted, so
-//! errors in its body and at its call sites are reported alongside.
+//! ```
+//! #[umcg::main(servers = 2)]
+//! async fn main() {
+//!     let greeting = umcg::spawn(async { "hello from a umcg task" });
+//!     println!("{}", greeting.await.unwrap());
+//! }
+//! ```
 
 #![doc(test(attr(deny(warnings))))]
 
@@ -54,8 +47,27 @@ use config::Entry;
 /// ```
 ///
 /// and returns what the original body returns. The runtime is dropped (and its threads shut
-/// down) when the function returns. Options: `servers = N`, `backend = "auto" | "kernel" |
-/// "emulated"` and `crate = "path"`; see the [crate documentation](crate#options).
+/// down) when the function returns.
+///
+/// # Options
+///
+/// Comma-separated `name = value` pairs, each at most once:
+///
+/// | option            | value                                | builder call                  |
+/// |-------------------|--------------------------------------|-------------------------------|
+/// | `servers = N`     | a positive integer literal           | `.servers(N)`                 |
+/// | `backend = "..."` | `"auto"`, `"kernel"` or `"emulated"` | `.backend(umcg::Backend::..)` |
+/// | `crate = "path"`  | the path of the runtime crate        | none: replaces `::umcg`       |
+///
+/// An option that is not given keeps the builder's default. `crate` is for code that reaches
+/// the runtime under another name: a renamed dependency, or a re-export from a facade crate.
+///
+/// # Errors
+///
+/// Misuse is a compile error at the offending tokens: a function that is not `async` or that
+/// takes arguments; an unknown or repeated option; a `servers` value that is not a positive
+/// integer literal; an unknown backend; a `crate` value that is not a path in a string; a
+/// second runtime or test attribute on the same function.
 ///
 /// The attribute may be used on functions other than `main`: they become functions that block
 /// the calling thread until the body completes, so they must not be called from inside a
@@ -120,11 +132,14 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// The function becomes a `#[test]` function with the same attributes (`#[should_panic]`,
 /// `#[ignore]`, doc comments, ...) and return type; its body runs on a runtime built as for
-/// [`#[umcg::main]`](macro@main), with the same options (`servers = N`, `backend = "..."`,
-/// `crate = "path"`). Every test gets a fresh runtime, so tests do not share servers or tasks.
+/// `#[umcg::main]`, and it takes the same options (`servers = N`, `backend = "auto" |
+/// "kernel" | "emulated"`, `crate = "path"`). Every test gets a fresh runtime, so tests do not
+/// share servers or tasks.
 ///
-/// The function must not take arguments or be generic, and must not carry a second `#[test]`
-/// attribute: `#[umcg::test]` adds it.
+/// # Errors
+///
+/// As for `#[umcg::main]`, and also: the function must not be generic, and must not carry a
+/// second `#[test]` attribute (`#[umcg::test]` adds it).
 ///
 /// # Panics
 ///
