@@ -243,24 +243,25 @@ pub(crate) struct RuntimeConfig {
 impl RuntimeConfig {
     /// `<crate>::runtime::Builder::new()[.servers(N)][.backend(..)].build().expect(..)`.
     ///
-    /// The calls are spanned at `span`; the paths under a user-given crate path are spanned at
-    /// that path, so that a path that does not resolve is reported there.
-    pub(crate) fn runtime(&self, span: Span) -> TokenStream {
+    /// The tokens are spanned at the attribute (so lints see generated code), except the paths
+    /// under a user-given crate path, which are spanned at that path so that a path that does
+    /// not resolve is reported there.
+    pub(crate) fn runtime(&self) -> TokenStream {
         let (krate, krate_span) = match &self.crate_path {
             Some(path) => (quote!(#path), path.span()),
-            None => (quote_spanned!(span=> ::umcg), span),
+            None => (quote!(::umcg), Span::call_site()),
         };
         let builder = quote_spanned!(krate_span=> #krate::runtime::Builder);
         let servers = self.servers.map(|n| {
             let n = Literal::usize_unsuffixed(n);
-            quote_spanned!(span=> .servers(#n))
+            quote!(.servers(#n))
         });
         let backend = self.backend.map(|b| {
             let variant = b.variant();
             let backend = quote_spanned!(krate_span=> #krate::Backend::#variant);
-            quote_spanned!(span=> .backend(#backend))
+            quote!(.backend(#backend))
         });
-        quote_spanned! {span=>
+        quote! {
             #builder::new()
                 #servers
                 #backend

@@ -11,7 +11,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
-use syn::{Attribute, Block, Ident, ItemFn};
+use syn::{Attribute, Block, ItemFn};
 
 use crate::config::{parse_options, Configuration, Entry, RuntimeConfig};
 
@@ -115,20 +115,21 @@ fn rewrite(entry: Entry, func: ItemFn, config: &RuntimeConfig, mark_test: bool) 
     let attrs = attrs
         .into_iter()
         .filter(|attr| conflicting_attribute(entry, attr).is_none());
-    // The call that runs the body is spanned at the body's last statement: when the body's value
-    // does not match the return type, rustc reports the mismatch there, in the user's code,
-    // rather than at the attribute.
-    let span = tail_span(&block);
-    let runtime = config.runtime(span);
+    let runtime = config.runtime();
     let test_attr =
         (entry == Entry::Test && mark_test).then(|| quote!(#[::core::prelude::v1::test]));
-    let body = Ident::new("body", Span::mixed_site());
-    let run = quote_spanned!(span=> #runtime.block_on(#body));
+    // The call that runs the body is spanned at the body's last statement: when the body's value
+    // does not match the return type, rustc reports the mismatch there, in the user's code,
+    // rather than at the attribute. The runtime expression is parenthesised with that span too
+    // (a method call whose receiver starts in the attribute's context is reported at the
+    // attribute), while its own tokens stay in the attribute's context, where lints do not look.
+    // No `let`: a binding would turn into a pattern if the user had a constant of its name.
+    let tail = tail_span(&block);
+    let run = quote_spanned!(tail=> (#runtime).block_on(async move #block));
     quote! {
         #test_attr
         #(#attrs)*
         #vis #sig {
-            let #body = async move #block;
             #run
         }
     }

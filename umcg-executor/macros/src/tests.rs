@@ -26,11 +26,10 @@ fn main_without_options_uses_the_builder_defaults() {
     let out = expanded(Entry::Main, "", "async fn main() { work().await }");
     let expected = tokens(
         r#"fn main() {
-            let body = async move { work().await };
-            ::umcg::runtime::Builder::new()
+            (::umcg::runtime::Builder::new()
                 .build()
-                .expect("failed to build the umcg runtime")
-                .block_on(body)
+                .expect("failed to build the umcg runtime"))
+            .block_on(async move { work().await })
         }"#,
     );
     assert_eq!(out, expected);
@@ -42,13 +41,12 @@ fn every_option_becomes_a_builder_call() {
     let out = expanded(Entry::Main, args, "async fn main() {}");
     let expected = tokens(
         r#"fn main() {
-            let body = async move {};
-            my::rt::runtime::Builder::new()
+            (my::rt::runtime::Builder::new()
                 .servers(3)
                 .backend(my::rt::Backend::Kernel)
                 .build()
-                .expect("failed to build the umcg runtime")
-                .block_on(body)
+                .expect("failed to build the umcg runtime"))
+            .block_on(async move {})
         }"#,
     );
     assert_eq!(out, expected);
@@ -73,7 +71,7 @@ fn attributes_visibility_and_return_type_are_kept() {
     let out = expanded(Entry::Main, "", item);
     let head = tokens(r#"#[doc = " Docs."] #[inline] pub(crate) fn run() -> Result<u8, E>"#);
     assert!(out.starts_with(&head), "{out}");
-    assert!(out.contains(&tokens("let body = async move { Ok(1) };")));
+    assert!(out.contains(&tokens(".block_on(async move { Ok(1) })")));
 }
 
 #[test]

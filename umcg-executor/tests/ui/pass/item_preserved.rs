@@ -1,6 +1,6 @@
 // Attributes, doc comments, visibility and the return type survive the expansion; the
 // attribute also works on functions other than `main` (they become blocking functions).
-#![deny(missing_docs)]
+#![deny(missing_docs, warnings)]
 //! A crate whose public items must be documented.
 
 /// Documented, public, returning a value.
