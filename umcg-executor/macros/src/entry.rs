@@ -4,8 +4,8 @@
 //! type, whose body builds a runtime and blocks on the original body as an `async move` block.
 //! The body keeps its own spans, so errors inside it point at the user's code.
 //!
-//! On an error the output is the item (expanded with the default configuration when that is
-//! possible, verbatim otherwise) followed by one `compile_error!` per problem: the errors point
+//! On an error the output is the item (expanded without the options in error when it is
+//! `async`, verbatim otherwise) followed by one `compile_error!` per problem: the errors point
 //! at the offending tokens, and the item still exists so its uses and its body are still
 //! checked, and an IDE can still resolve names inside it.
 
@@ -36,28 +36,21 @@ pub(crate) fn expand(entry: Entry, args: TokenStream, item: TokenStream) -> Toke
     with_errors(expanded, errors.0)
 }
 
-/// Parses and applies the options; on any error the defaults are used instead.
+/// Parses and applies the options. An option in error is reported and left at its default;
+/// the valid ones still apply (a valid `crate` path keeps the expansion resolvable).
 fn configure(entry: Entry, args: TokenStream, errors: &mut Errors) -> RuntimeConfig {
-    let options = match parse_options(args) {
-        Ok(options) => options,
-        Err(e) => {
-            errors.push(e);
-            return Configuration::new(entry).build();
-        }
-    };
     let mut config = Configuration::new(entry);
-    let mut ok = true;
-    for option in &options {
-        if let Err(e) = config.apply(option) {
-            errors.push(e);
-            ok = false;
+    match parse_options(args) {
+        Ok(options) => {
+            for option in &options {
+                if let Err(e) = config.apply(option) {
+                    errors.push(e);
+                }
+            }
         }
+        Err(e) => errors.push(e),
     }
-    if ok {
-        config.build()
-    } else {
-        Configuration::new(entry).build()
-    }
+    config.build()
 }
 
 /// Checks what the attribute requires of the function; `false` if the expansion would add
@@ -65,10 +58,7 @@ fn configure(entry: Entry, args: TokenStream, errors: &mut Errors) -> RuntimeCon
 fn check_signature(entry: Entry, func: &ItemFn, errors: &mut Errors) -> bool {
     let mut ok = true;
     if !func.sig.inputs.is_empty() {
-        let msg = match entry {
-            Entry::Main => "the `#[umcg::main]` function cannot take arguments",
-            Entry::Test => "the `#[umcg::test]` function cannot take arguments",
-        };
+        let msg = format!("the `{}` function cannot take arguments", entry.attr());
         errors.push(syn::Error::new_spanned(&func.sig.inputs, msg));
         ok = false;
     }

@@ -97,6 +97,20 @@ fn option_errors_keep_the_default_expansion() {
 }
 
 #[test]
+fn valid_options_still_apply_next_to_a_bad_one() {
+    let out = expanded(
+        Entry::Main,
+        r#"crate = "rt", servers = 0"#,
+        "async fn main() {}",
+    );
+    assert!(
+        out.contains(&tokens("(rt::runtime::Builder::new().build()")),
+        "{out}"
+    );
+    assert_eq!(compile_errors(&out), 1);
+}
+
+#[test]
 fn every_bad_option_is_reported() {
     let args = r#"servers = 0, backend = "fast", color = 1, servers = 2"#;
     let out = expanded(Entry::Test, args, "async fn t() {}");
