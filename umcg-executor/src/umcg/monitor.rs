@@ -4,9 +4,9 @@
 //! Every slice it looks at each server's running blocking closure (`ServerSlot::blocking_job`
 //! and its sequence number). If the same closure is still running and the server has something
 //! else to do, it preempts the worker the way the ABI prescribes (`umcg-abi.md` §3.9, §4.2
-//! rule 3): mark it `preempted` for the server, `state` cmpxchg from exactly RUNNING to
-//! RUNNING|TF_PREEMPT (a failure means the worker blocked or stopped: nothing to do), then
-//! `umcg_kick`. The kernel (or the emulation) turns it RUNNABLE, queues it and wakes its server,
+//! rule 3): `state` cmpxchg from exactly RUNNING to RUNNING|TF_PREEMPT (a failure means the
+//! worker blocked or stopped: nothing to do), mark it `preempted` for the server, then
+//! `umcg_kick`. A mark still pending at the next round is kicked again. The kernel (or the emulation) turns it RUNNABLE, queues it and wakes its server,
 //! which runs the driver before resuming the closure (`sched::policy`, rule 2). Kicking from a
 //! thread that is not a UMCG task is allowed (`umcg-abi.md` §9 point 3).
 
@@ -59,17 +59,21 @@ fn run(weak: Weak<Shared>, slice: std::time::Duration) {
 }
 
 fn preempt(shared: &Shared, w: &Worker) {
-    w.preempted.store(true, SeqCst);
-    let marked = w.task.state.compare_exchange(
-        UMCG_TASK_RUNNING,
-        UMCG_TASK_RUNNING | UMCG_TF_PREEMPT,
-        SeqCst,
-        SeqCst,
-    );
-    if marked.is_err() {
-        w.preempted.store(false, SeqCst);
+    let pending = UMCG_TASK_RUNNING | UMCG_TF_PREEMPT;
+    let marked = w
+        .task
+        .state
+        .compare_exchange(UMCG_TASK_RUNNING, pending, SeqCst, SeqCst)
+        .is_ok();
+    // Not marked now and no earlier mark pending: blocked, queued or gone, nothing to preempt.
+    // A pending mark is kicked again (a kick can arrive while the emulation cannot deliver it).
+    if !marked && w.task.state.load(SeqCst) != pending {
         return;
     }
+    // The server reads this when it files the worker. If the kernel acts on the mark before
+    // this store, the worker is filed as unfinished instead: it only loses its place behind
+    // the driver, once.
+    w.preempted.store(true, SeqCst);
     // A kick that fails (the worker just exited) needs no follow-up.
     let _ = shared.umcg.kick(0, w.tid.load(SeqCst));
 }

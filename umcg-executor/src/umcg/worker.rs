@@ -120,9 +120,7 @@ pub(crate) fn spawn(shared: &Arc<Shared>, server: usize) -> io::Result<Arc<Worke
 fn main(shared: Arc<Shared>, w: Arc<Worker>) {
     let slot = &shared.servers[w.server];
     let _ctx = context::enter_worker(&shared, w.server);
-    if let Some(f) = &shared.config.hooks.on_thread_start {
-        f();
-    }
+    call_hook(shared.config.hooks.on_thread_start.as_deref());
     w.tid.store(umcg_sys::gettid(), SeqCst);
     w.task.prepare(UMCG_TASK_BLOCKED, slot.tid.load(SeqCst));
     // SAFETY: `w` (and so `w.task`) is kept alive by this thread until after it unregisters;
@@ -150,10 +148,18 @@ fn main(shared: Arc<Shared>, w: Arc<Worker>) {
             fatal("umcg_ctl(UNREGISTER)", &e);
         }
     }
-    if let Some(f) = &shared.config.hooks.on_thread_stop {
-        f();
-    }
+    call_hook(shared.config.hooks.on_thread_stop.as_deref());
     shared.workers.fetch_sub(1, SeqCst);
+}
+
+/// Runs a user hook; a panic in it is reported and does not end the worker (an unwinding
+/// worker would leave its server waiting for it).
+fn call_hook(hook: Option<&(dyn Fn() + Send + Sync)>) {
+    if let Some(f) = hook {
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
+            eprintln!("umcg runtime: a thread start/stop hook panicked");
+        }
+    }
 }
 
 /// The registered part of a worker's life: serve commands until told to exit.
