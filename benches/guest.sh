@@ -9,7 +9,8 @@
 # skipped when that file does not exist).
 #
 # Usage: benches/guest.sh [smp1] [smp2]      (default both)
-# Environment: BENCH_QUICK=1 (short measurements, passed into the guest), BENCH_IDLE_WAIT_MS,
+# Environment: BENCH_QUICK=1 (short measurements), BENCH_KEEP_ALIVE_MS, BENCH_IDLE_WAIT_MS (all
+#              passed into the guest),
 #              BENCH_GUEST_ONLY (report --only list), BENCH_GUEST_TIMEOUT (s, default 3000),
 #              BENCH_NO_UMCG=1 (tokio and the floor only).
 set -euo pipefail
@@ -48,7 +49,7 @@ main() {
 
     work=$CARGO_TARGET_DIR/guest
     mkdir -p "$work"
-    env_in_guest="BENCH_QUICK=${BENCH_QUICK:-} BENCH_IDLE_WAIT_MS=${BENCH_IDLE_WAIT_MS:-} RUST_BACKTRACE=1"
+    env_in_guest="BENCH_QUICK=${BENCH_QUICK:-} BENCH_IDLE_WAIT_MS=${BENCH_IDLE_WAIT_MS:-} BENCH_KEEP_ALIVE_MS=${BENCH_KEEP_ALIVE_MS:-} RUST_BACKTRACE=1"
     only=${BENCH_GUEST_ONLY:+--only $BENCH_GUEST_ONLY}
 
     for run in "${runs[@]}"; do

@@ -6,8 +6,8 @@
 #      plus the futex floor, printed as a markdown table with ratios and the targets met/missed,
 #      and written to RESULTS.md as the section "host" (criterion's means in extra columns).
 # Environment: BENCH_QUICK=1 for a smoke run (short measurements); BENCH_SKIP_CRITERION=1 to
-# run only the report; BENCH_IDLE_WAIT_MS to change the wait before threads are recounted after
-# the burst; BENCH_NO_UMCG=1 to leave the umcg side out; extra arguments go to the
+# run only the report; BENCH_KEEP_ALIVE_MS (idle timeout of both runtimes for the burst, default
+# 1000) and BENCH_IDLE_WAIT_MS (wait before threads are recounted, default keep-alive + 2000); BENCH_NO_UMCG=1 to leave the umcg side out; extra arguments go to the
 # report binary (e.g. --only rt_multi,round_trip).
 set -euo pipefail
 

@@ -10,7 +10,8 @@
 //!   while 2 × CPUs tasks keep making blocking calls (sleep, pipe read, cold file read), in the
 //!   task or through `spawn_blocking` (printed: p50/p99/max; not a criterion measurement).
 //! - `burst`: 10,000 concurrent `spawn_blocking(sleep 1 ms)`: time, peak thread count, and threads
-//!   left after the idle wait (`BENCH_IDLE_WAIT_MS`), counted in `/proc/self/task` (printed).
+//!   left after the idle wait (`BENCH_IDLE_WAIT_MS`), both runtimes built with the idle timeout
+//!   `BENCH_KEEP_ALIVE_MS` (default 1 s), counted in `/proc/self/task` (printed).
 
 // criterion_group! generates undocumented public functions.
 #![allow(missing_docs)]
@@ -104,11 +105,15 @@ fn ticker(_: &mut Criterion) {
 
 fn burst_on<R: Rt>(label: &str) {
     let cfg = Config::from_env();
-    let rt = R::build(&spec()).expect("runtime");
+    let spec = RtSpec {
+        keep_alive: Some(cfg.keep_alive),
+        ..spec()
+    };
+    let rt = R::build(&spec).expect("runtime");
     let b = w::burst(&rt, cfg.burst_calls, cfg.idle_wait);
     println!(
-        "burst/{label}: {} calls in {:?}; threads before {}, peak {}, {:?} later {}",
-        cfg.burst_calls, b.elapsed, b.before, b.peak, b.idle_wait, b.after
+        "burst/{label}: {} calls in {:?}; threads before {}, peak {}, {:?} later {} (keep-alive {:?})",
+        cfg.burst_calls, b.elapsed, b.before, b.peak, b.idle_wait, b.after, cfg.keep_alive
     );
 }
 

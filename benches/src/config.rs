@@ -19,21 +19,28 @@ pub struct Config {
     pub ticker_run: Duration,
     /// Number of calls in the blocking burst.
     pub burst_calls: usize,
-    /// How long to wait after the burst before counting threads again (`BENCH_IDLE_WAIT_MS`).
+    /// The idle timeout both runtimes are built with for the burst (`BENCH_KEEP_ALIVE_MS`,
+    /// default 1 s; both default to 10 s otherwise).
+    pub keep_alive: Duration,
+    /// How long to wait after the burst before counting threads again (`BENCH_IDLE_WAIT_MS`,
+    /// default the keep-alive + 2 s).
     pub idle_wait: Duration,
     /// Requests served by the mixed server.
     pub server_requests: usize,
 }
 
 impl Config {
-    /// Reads `BENCH_QUICK` and `BENCH_IDLE_WAIT_MS`.
+    /// Reads `BENCH_QUICK`, `BENCH_KEEP_ALIVE_MS` and `BENCH_IDLE_WAIT_MS`.
     pub fn from_env() -> Self {
         let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
-        let idle_default = if quick { 3_000 } else { 11_000 };
-        let idle_ms = std::env::var("BENCH_IDLE_WAIT_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(idle_default);
+        let ms = |name: &str, default: u64| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default)
+        };
+        let keep_alive_ms = ms("BENCH_KEEP_ALIVE_MS", 1_000);
+        let idle_ms = ms("BENCH_IDLE_WAIT_MS", keep_alive_ms + 2_000);
         let (warm_up, measure) = if quick {
             (Duration::from_millis(100), Duration::from_millis(400))
         } else {
@@ -47,6 +54,7 @@ impl Config {
             floor_iters: if quick { 20_000 } else { 200_000 },
             ticker_run: Duration::from_millis(if quick { 500 } else { 3_000 }),
             burst_calls: 10_000,
+            keep_alive: Duration::from_millis(keep_alive_ms),
             idle_wait: Duration::from_millis(idle_ms),
             server_requests: if quick { 2_000 } else { 20_000 },
         }

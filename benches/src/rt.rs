@@ -26,6 +26,9 @@ pub struct RtSpec {
     pub workers: Option<usize>,
     /// The umcg backend; tokio ignores it.
     pub backend: UmcgBackend,
+    /// How long idle blocking threads (tokio) or workers (umcg) are kept; `None` is the default
+    /// (10 s on both).
+    pub keep_alive: Option<std::time::Duration>,
 }
 
 impl RtSpec {
@@ -34,6 +37,7 @@ impl RtSpec {
         RtSpec {
             workers: None,
             backend,
+            keep_alive: None,
         }
     }
 }
@@ -91,6 +95,9 @@ impl Rt for TokioRt {
         let mut b = tokio::runtime::Builder::new_multi_thread();
         if let Some(w) = spec.workers {
             b.worker_threads(w);
+        }
+        if let Some(k) = spec.keep_alive {
+            b.thread_keep_alive(k);
         }
         b.enable_all().build().map(TokioRt)
     }
@@ -173,15 +180,15 @@ mod umcg_rt {
         type Join<T: Send + 'static> = UmcgJoin<T>;
 
         fn build(spec: &RtSpec) -> std::io::Result<Self> {
-            let rt = match spec.workers {
-                Some(w) => umcg::runtime::Builder::new()
-                    .servers(w)
-                    .backend(backend(spec.backend))
-                    .build(),
-                None => umcg::runtime::Builder::new()
-                    .backend(backend(spec.backend))
-                    .build(),
-            };
+            let mut b = umcg::runtime::Builder::new();
+            b.backend(backend(spec.backend));
+            if let Some(w) = spec.workers {
+                b.servers(w);
+            }
+            if let Some(k) = spec.keep_alive {
+                b.thread_keep_alive(k);
+            }
+            let rt = b.build();
             Ok(UmcgRt {
                 rt: rt?,
                 backend: spec.backend,

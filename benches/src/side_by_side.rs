@@ -14,6 +14,7 @@ macro_rules! side_by_side {
         let spec = $crate::rt::RtSpec {
             workers: $workers,
             backend: $crate::rt::UmcgBackend::Auto,
+            keep_alive: None,
         };
         let mut group = $c.benchmark_group($name);
         cfg.criterion_group(&mut group);

@@ -80,6 +80,7 @@ type RowSpec = (String, &'static str, Unit, Option<String>, bool);
 struct Spec {
     section: &'static str,
     workers: Option<usize>,
+    keep_alive: Option<std::time::Duration>,
     job: Job,
     rows: Vec<RowSpec>,
 }
@@ -88,6 +89,7 @@ fn tput(name: &str, t: Tput, workers: Option<usize>, section: &'static str, crit
     Spec {
         section,
         workers,
+        keep_alive: None,
         job: Job::Tput(t),
         rows: vec![(name.into(), "mean/iter", Unit::Ns, Some(crit), false)],
     }
@@ -159,6 +161,7 @@ fn specs(opts: &Options) -> Vec<Spec> {
     v.push(Spec {
         section: "round_trip",
         workers: None,
+        keep_alive: None,
         job: Job::RoundTrip,
         rows: vec![(
             "spawn_blocking(no-op).await round trip".into(),
@@ -173,6 +176,7 @@ fn specs(opts: &Options) -> Vec<Spec> {
             v.push(Spec {
                 section: "ticker",
                 workers: None,
+                keep_alive: None,
                 job: Job::Ticker(kind, block_in),
                 rows: vec![(
                     format!(
@@ -191,6 +195,7 @@ fn specs(opts: &Options) -> Vec<Spec> {
     v.push(Spec {
         section: "burst",
         workers: None,
+        keep_alive: Some(opts.cfg.keep_alive),
         job: Job::Burst,
         rows: vec![
             (
@@ -219,6 +224,7 @@ fn specs(opts: &Options) -> Vec<Spec> {
         v.push(Spec {
             section: "mixed",
             workers: None,
+            keep_alive: None,
             job: Job::Mixed(block_in),
             rows: vec![(
                 format!(
@@ -309,6 +315,7 @@ fn dispatch(c: Contender, spec: &Spec, opts: &Options) -> Vec<(f64, String)> {
     let rs = RtSpec {
         workers: spec.workers,
         backend: c.backend(),
+        keep_alive: spec.keep_alive,
     };
     match c {
         Contender::Tokio => run_on::<TokioRt>(c, spec, &rs, opts),
