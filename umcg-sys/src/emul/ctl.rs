@@ -115,7 +115,8 @@ fn register_worker(
     clock: libc::clockid_t,
 ) -> io::Result<()> {
     let tid = crate::gettid();
-    let probe = Probe::for_self(tid, emu.options().detector == Detector::Perf);
+    let o = emu.options();
+    let probe = Probe::for_self(tid, o.detector == Detector::Perf, o.ring_wakeups);
     let head_addr = probe.ring().map_or(0, |r| r.head_addr());
     let entry = Arc::new(Entry {
         emu,
@@ -130,6 +131,8 @@ fn register_worker(
             gone: AtomicBool::new(false),
             cpu: AtomicI32::new(-1),
             affinity: sched::affinity(tid).ok(),
+            can_demote: sched::idle_window_allowed(),
+            demoted: AtomicBool::new(false),
             filed_with: AtomicI32::new(0),
         }),
     });
@@ -172,6 +175,7 @@ fn unregister(emu: &'static Emulated, flags: u32, ptr: *mut umcg_task) -> io::Re
         return Err(err(libc::EAGAIN));
     }
     if let Some(w) = me.worker() {
+        hook::promote(&me);
         w.gone.store(true, Ordering::SeqCst);
         if let Some(set) = &w.affinity {
             let _ = sched::set_affinity(me.tid, set);

@@ -64,6 +64,10 @@ pub(crate) struct WorkerPart {
     pub(crate) cpu: AtomicI32,
     /// Affinity at registration, restored at unregistration.
     pub(crate) affinity: Option<libc::cpu_set_t>,
+    /// May be moved to `SCHED_IDLE` and back (it runs `SCHED_OTHER` with the right to return).
+    pub(crate) can_demote: bool,
+    /// Moved to `SCHED_IDLE` when it blocked (see `hook::demote`).
+    pub(crate) demoted: AtomicBool,
     /// The server whose list holds this entry.
     pub(crate) filed_with: AtomicI32,
 }
@@ -91,22 +95,22 @@ impl Entry {
         self.server().is_some_and(|s| s.flags & UMCG_CTL_COOP != 0)
     }
 
-    /// A worker the emulation manages as running user code now.
-    pub(crate) fn runs_managed(&self) -> bool {
+    /// A worker in RUNNING state (it runs, or is about to leave the emulation and run).
+    pub(crate) fn is_running(&self) -> bool {
         self.worker().is_some_and(|w| {
-            !w.gone.load(Ordering::SeqCst)
-                && !w.in_emul.load(Ordering::SeqCst)
-                && self.task.task_state() == UMCG_TASK_RUNNING
+            !w.gone.load(Ordering::SeqCst) && self.task.task_state() == UMCG_TASK_RUNNING
         })
     }
 
-    /// The perf ring's `data_head`, if the worker has a ring.
-    pub(crate) fn ring_head(&self) -> Option<u64> {
+    /// Whether the worker's perf ring holds records nobody consumed yet (`data_head` !=
+    /// `data_tail`); `None` without a ring.
+    pub(crate) fn ring_pending(&self) -> Option<bool> {
         let addr = self.worker()?.head_addr;
         (addr != 0).then(|| {
-            // SAFETY: `head_addr` is the data_head word of this entry's ring mapping, which is
-            // unmapped only when the entry (and so `self`) is dropped.
-            unsafe { &*(addr as *const std::sync::atomic::AtomicU64) }.load(Ordering::Acquire)
+            // SAFETY: `head_addr` is the data_head word of this entry's ring mapping, followed by
+            // data_tail; the mapping is unmapped only when the entry (so `self`) is dropped.
+            let words = unsafe { &*(addr as *const [std::sync::atomic::AtomicU64; 2]) };
+            words[0].load(Ordering::Acquire) != words[1].load(Ordering::Acquire)
         })
     }
 

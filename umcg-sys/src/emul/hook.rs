@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use super::clock::now_ns;
 use super::entry::Entry;
 use super::probe::Probe;
-use super::{futex, list, signal};
+use super::{futex, list, sched, signal};
 use crate::abi::{
     task_state, UMCG_TASK_BLOCKED, UMCG_TASK_RUNNABLE, UMCG_TASK_RUNNING, UMCG_TF_COND_WAIT,
     UMCG_TF_PREEMPT,
@@ -31,7 +31,7 @@ pub(crate) fn reconcile(w: &Entry, probe: &mut Probe) {
     match task_state(s) {
         UMCG_TASK_RUNNING if probe.blocked_now => publish_blocked(w),
         UMCG_TASK_RUNNABLE if cond_wait && probe.blocked_now => publish_blocked(w),
-        UMCG_TASK_BLOCKED if !probe.blocked_now => publish_unblocked(w),
+        UMCG_TASK_BLOCKED if probe.woke || !probe.blocked_now => publish_unblocked(w),
         _ => {}
     }
 }
@@ -47,6 +47,7 @@ fn publish_blocked(w: &Entry) {
         return;
     }
     w.task.set_blocked_ts(now_ns(w.clock));
+    demote(w);
     if let Some(server) = w.emu.server_of(w) {
         if server.is_multi() {
             list::push(
@@ -140,9 +141,30 @@ pub(crate) fn enter(w: &Entry) -> bool {
     }
 }
 
+/// Moves a worker that blocked to `SCHED_IDLE`: when its syscall returns it then runs only on
+/// time its server's CPU (to which it is pinned) would leave idle, until it is parked, instead
+/// of sharing that CPU with the server. Undone by [`promote`] when it is made RUNNING.
+fn demote(w: &Entry) {
+    if let Some(part) = w.worker() {
+        if part.can_demote && !part.demoted.swap(true, Ordering::SeqCst) {
+            sched::set_idle(w.tid, true);
+        }
+    }
+}
+
+/// Back to `SCHED_OTHER` (a worker made RUNNING, or leaving the emulation).
+pub(crate) fn promote(w: &Entry) {
+    if let Some(part) = w.worker() {
+        if part.demoted.swap(false, Ordering::SeqCst) {
+            sched::set_idle(w.tid, false);
+        }
+    }
+}
+
 /// A worker leaving the emulation: it runs again, its sleeps are blocks again.
 pub(crate) fn exit(w: &Entry) {
     let Some(part) = w.worker() else { return };
+    promote(w);
     let mut probe = part.probe.lock();
     probe.reset();
     part.in_emul.store(false, Ordering::SeqCst);

@@ -41,6 +41,7 @@ fn kick_target(emu: &'static Emulated, tid: u32) -> io::Result<()> {
     let s = target.task.state().load(Ordering::SeqCst);
     if task_state(s) == UMCG_TASK_RUNNING {
         part.queued.store(false, Ordering::SeqCst);
+        hook::promote(&target);
         if s & UMCG_TF_PREEMPT != 0
             && !part.in_emul.load(Ordering::SeqCst)
             && target.tid != crate::gettid()

@@ -146,6 +146,11 @@ pub struct Options {
     /// How long a waiting server spins at `SCHED_IDLE` on its running worker's CPU before it
     /// sleeps in `ppoll()`; zero: never spin.
     pub spin: Duration,
+    /// Open the perf rings with `wakeup_watermark = 1` and let a sleeping server `ppoll()`
+    /// them: blocks are seen ~15–20 µs after they happen however long the server has slept,
+    /// but every context switch of a worker then costs an IPI (see the `roundtrip` example).
+    /// Off by default: a sleeping server re-reads the rings on a timer instead.
+    pub ring_wakeups: bool,
     /// Stop workers that run while RUNNABLE or preempted with `SIGURG` (module docs, "Limits").
     pub park_signal: bool,
 }
@@ -155,6 +160,7 @@ impl Default for Options {
         Self {
             detector: Detector::Perf,
             spin: Duration::from_millis(1),
+            ring_wakeups: false,
             park_signal: true,
         }
     }

@@ -6,8 +6,11 @@
 //! out. A switch-out record without `PERF_RECORD_MISC_SWITCH_OUT_PREEMPT` means the thread went
 //! to sleep in the kernel: it blocked. This works unprivileged at `perf_event_paranoid` <= 2.
 //!
-//! `watermark = 1, wakeup_watermark = 1` makes every record wake a `poll()`er of the fd, which a
-//! server needs while it sleeps; while it spins it reads `data_head` directly.
+//! By default the ring raises no wakeups: a spinning server reads `data_head` directly, a
+//! sleeping one re-reads it on a timer. With `wakeups`, `watermark = 1, wakeup_watermark = 1`
+//! makes every record wake a `poll()`er of the fd, at the price of an irq_work (an IPI) per
+//! record, which costs ~13 µs per switch on the project machines (measured by the `roundtrip`
+//! example: the round trip goes from ~5 to ~30 µs).
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -75,14 +78,17 @@ unsafe impl Send for Ring {}
 unsafe impl Sync for Ring {}
 
 impl Ring {
-    /// Opens a ring recording the context switches of the calling thread.
-    pub(crate) fn open_self() -> io::Result<Self> {
+    /// Opens a ring recording the context switches of the calling thread; with `wakeups`,
+    /// every record wakes `poll()`ers of [`Ring::fd`].
+    pub(crate) fn open_self(wakeups: bool) -> io::Result<Self> {
         let attr = PerfEventAttr {
             type_: PERF_TYPE_SOFTWARE,
             size: PERF_ATTR_SIZE_VER0,
             config: PERF_COUNT_SW_DUMMY,
-            flags: ATTR_EXCLUDE_KERNEL | ATTR_CONTEXT_SWITCH | ATTR_WATERMARK,
-            wakeup_watermark: 1,
+            flags: ATTR_EXCLUDE_KERNEL
+                | ATTR_CONTEXT_SWITCH
+                | if wakeups { ATTR_WATERMARK } else { 0 },
+            wakeup_watermark: u32::from(wakeups),
             ..Default::default()
         };
         // SAFETY: `attr` is a valid VER0 perf_event_attr that outlives the call; pid 0 / cpu -1
@@ -126,7 +132,7 @@ impl Ring {
         })
     }
 
-    /// Address of the `data_head` word, valid as long as the ring.
+    /// Address of the `data_head` word (`data_tail` follows it), valid as long as the ring.
     pub(crate) fn head_addr(&self) -> usize {
         self.base as usize + DATA_HEAD
     }
@@ -206,7 +212,7 @@ mod tests {
     /// switch-in. Skips (loudly) where the kernel refuses perf.
     #[test]
     fn sleep_is_a_blocking_switch_out() {
-        let mut ring = match Ring::open_self() {
+        let mut ring = match Ring::open_self(false) {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("SKIP: perf_event_open refused here ({e}); the /proc fallback is used");

@@ -68,14 +68,15 @@ pub(crate) fn idle_window_allowed() -> bool {
     lim.rlim_cur as i64 >= 20 - nice as i64
 }
 
-/// Switches the calling thread to `SCHED_IDLE` (`idle == true`) or back to `SCHED_OTHER`.
-pub(crate) fn set_idle(idle: bool) {
+/// Switches thread `tid` (0: the caller) to `SCHED_IDLE` (`idle == true`) or back to
+/// `SCHED_OTHER`.
+pub(crate) fn set_idle(tid: u32, idle: bool) {
     let policy = if idle {
         libc::SCHED_IDLE
     } else {
         libc::SCHED_OTHER
     };
     let param = libc::sched_param { sched_priority: 0 };
-    // SAFETY: pid 0 is the calling thread; `param` is valid for the call.
-    unsafe { libc::sched_setscheduler(0, policy, &param) };
+    // SAFETY: `tid` is 0 or a thread of this process; `param` is valid for the call.
+    unsafe { libc::sched_setscheduler(tid as libc::pid_t, policy, &param) };
 }

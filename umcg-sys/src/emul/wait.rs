@@ -1,12 +1,13 @@
 //! `umcg_wait`: switch to `next_tid`, then sleep until RUNNING or the absolute timeout.
 //!
 //! A waiting server is also the observer of its workers: while it waits it reads their
-//! detectors and plays the block and wake hooks for them. While exactly one of its workers runs
-//! on the server's own CPU, the server spins at `SCHED_IDLE` reading that worker's ring head (it
-//! only gets the CPU when the worker leaves it, so a block is seen within microseconds and no
-//! IPI is sent); after [`super::Options::spin`] it sleeps in `ppoll()` on its eventfd and the
-//! rings (`wakeup_watermark = 1`: every record wakes it), or, for `/proc`-watched workers, in a
-//! futex wait whose timeout is the watchdog period.
+//! detectors and plays the block and wake hooks for them. While exactly one of its workers is
+//! RUNNING on the server's own CPU, the server spins at `SCHED_IDLE` reading that worker's ring
+//! head: it only gets the CPU when the worker leaves it, so a block is seen within
+//! microseconds and no IPI is sent. After [`super::Options::spin`] it sleeps: in a futex wait
+//! on its state word whose timeout is the watchdog period (50 µs doubling to 2 ms), after which
+//! it reads the rings (or `/proc` for workers without one) again; or, with
+//! [`super::Options::ring_wakeups`], in `ppoll()` on its eventfd and the rings.
 
 use std::io;
 use std::sync::atomic::Ordering;
@@ -22,9 +23,9 @@ fn err(errno: i32) -> io::Error {
     io::Error::from_raw_os_error(errno)
 }
 
-/// The shortest and longest period of the `/proc` watchdog.
+/// The shortest and longest period of the watchdog of a sleeping server.
 const WATCHDOG_MIN: Duration = Duration::from_micros(50);
-const WATCHDOG_MAX: Duration = Duration::from_millis(5);
+const WATCHDOG_MAX: Duration = Duration::from_millis(2);
 
 pub(crate) fn wait(emu: &'static Emulated, flags: u32, abs_timeout: i64) -> io::Result<()> {
     let Some(me) = current::get(emu) else {
@@ -94,6 +95,7 @@ fn switch_to_next(me: &Entry) -> io::Result<()> {
         .transition(UMCG_TASK_RUNNABLE, UMCG_TASK_RUNNING)?;
     if let Some(part) = target.worker() {
         part.queued.store(false, Ordering::SeqCst);
+        hook::promote(&target);
         let cpu = sched::current_cpu();
         if part.cpu.load(Ordering::Relaxed) != cpu && sched::pin(target.tid, cpu).is_ok() {
             part.cpu.store(cpu, Ordering::Relaxed);
@@ -154,14 +156,14 @@ fn server_wait(me: &Entry, part: &ServerPart, deadline: Deadline) -> io::Result<
         match spin_target(me, part, &workers, spin_until) {
             Some(w) => {
                 if !idle {
-                    sched::set_idle(true);
+                    sched::set_idle(0, true);
                     idle = true;
                 }
                 spin(me, w, spin_until);
             }
             None => {
                 if idle {
-                    sched::set_idle(false);
+                    sched::set_idle(0, false);
                     idle = false;
                 }
                 sleep_once(me, part, &workers, left, &mut watchdog);
@@ -169,7 +171,7 @@ fn server_wait(me: &Entry, part: &ServerPart, deadline: Deadline) -> io::Result<
         }
     };
     if idle {
-        sched::set_idle(false);
+        sched::set_idle(0, false);
     }
     r
 }
@@ -202,23 +204,22 @@ fn spin_target<'a>(
     if !part.idle_ok || Instant::now() >= spin_until {
         return None;
     }
-    let mut running = workers.iter().filter(|w| w.runs_managed());
+    let mut running = workers.iter().filter(|w| w.is_running());
     let w = running.next()?;
-    if running.next().is_some() || w.ring_head().is_none() {
+    if running.next().is_some() || w.ring_pending().is_none() {
         return None;
     }
     let cpu = w.worker()?.cpu.load(Ordering::Relaxed);
     (cpu == sched::current_cpu() && me.task.task_state() != UMCG_TASK_RUNNING).then_some(w)
 }
 
-/// Spins until the worker's ring moves, the server is woken, the budget is spent, or the
-/// server was moved off the worker's CPU.
+/// Spins until the worker's ring has unread records, the server is woken, the budget is
+/// spent, or the server was moved off the worker's CPU.
 fn spin(me: &Entry, w: &Entry, until: Instant) {
-    let head = w.ring_head();
     let cpu = sched::current_cpu();
     let mut n = 0u32;
     loop {
-        if w.ring_head() != head || me.task.task_state() == UMCG_TASK_RUNNING {
+        if w.ring_pending() != Some(false) || me.task.task_state() == UMCG_TASK_RUNNING {
             return;
         }
         n = n.wrapping_add(1);
@@ -229,8 +230,8 @@ fn spin(me: &Entry, w: &Entry, until: Instant) {
     }
 }
 
-/// One sleep: `ppoll()` on the eventfd and the rings, or a futex wait (watchdog period if any
-/// worker is watched through `/proc`).
+/// One sleep: `ppoll()` on the eventfd and the rings that raise wakeups, or a futex wait; the
+/// watchdog period bounds it while a worker is RUNNING or BLOCKED.
 fn sleep_once(
     me: &Entry,
     part: &ServerPart,
@@ -250,14 +251,16 @@ fn sleep_once(
             continue;
         }
         let probe = wp.probe.try_lock();
-        match probe.as_ref().and_then(|p| p.ring()) {
-            Some(ring) => fds.push(libc::pollfd {
+        if let Some(ring) = probe.as_ref().filter(|p| p.wakeups).and_then(|p| p.ring()) {
+            fds.push(libc::pollfd {
                 fd: ring.fd(),
                 events: libc::POLLIN,
                 revents: 0,
-            }),
-            None => watched |= matches!(w.task.task_state(), UMCG_TASK_RUNNING | UMCG_TASK_BLOCKED),
+            });
         }
+        // A ring wakeup is an optimisation, the timer the guarantee: a wakeup lost in the ring
+        // (for example records dropped from a full ring) costs latency, never a hang.
+        watched |= matches!(w.task.task_state(), UMCG_TASK_RUNNING | UMCG_TASK_BLOCKED);
     }
     let limit = if watched {
         let w = *watchdog;

@@ -1,0 +1,391 @@
+//! Round-trip costs of the UMCG backends beside the futex floor, in one table.
+//!
+//! ```text
+//! cargo run --release -p umcg-sys --example roundtrip [-- ITERATIONS]
+//! ```
+//!
+//! Rows: server → worker → server through the emulation (the worker yields with
+//! `UMCG_WAIT_ENQUEUE`), the same through the kernel when it advertises UMCG, a futex ping-pong
+//! between two threads pinned to one CPU and to two CPUs, and the emulation's block detection
+//! (worker enters a blocking `read()` → its server returns from `umcg_wait`) with the spinning
+//! and the sleeping server, plus how long a worker whose `read()` returned keeps running user
+//! code before the emulation parks it. Timings on a shared machine are indicative: compare
+//! ratios, not absolute numbers.
+
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use umcg_sys::abi::*;
+use umcg_sys::backend::{Kernel, Umcg};
+use umcg_sys::emul::{Emulated, Options};
+
+type U = &'static dyn Umcg;
+
+fn now_ns() -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is writable.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+}
+
+fn pin_self(cpu: usize) {
+    // SAFETY: a zeroed cpu_set_t is empty; CPU_SET bounds-checks; pid 0 is this thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set);
+    }
+}
+
+/// Median and p99 of samples in ns, as µs.
+fn stats(mut v: Vec<f64>) -> (f64, f64) {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let at = |q: f64| v[((v.len() - 1) as f64 * q) as usize] / 1000.0;
+    (at(0.5), at(0.99))
+}
+
+fn state(addr: u64) -> &'static AtomicU32 {
+    // SAFETY: addresses of live registered tasks only.
+    unsafe { &*(addr as *const AtomicU32) }
+}
+
+fn field(addr: u64, off: u64) -> &'static AtomicU64 {
+    // SAFETY: as `state`.
+    unsafe { &*((addr + off) as *const AtomicU64) }
+}
+
+struct Srv {
+    u: U,
+    task: Box<umcg_task>,
+}
+
+impl Srv {
+    fn new(u: U) -> Self {
+        let mut task = Box::new(umcg_task::server(umcg_sys::gettid()));
+        // SAFETY: unregistered in Drop before the box is freed.
+        unsafe { u.ctl(UMCG_CTL_REGISTER, &mut *task, libc::CLOCK_MONOTONIC) }.unwrap();
+        Self { u, task }
+    }
+    fn addr(&self) -> u64 {
+        &*self.task as *const umcg_task as u64
+    }
+    /// Waits (idle) until `w` is on the runnable list.
+    fn wait_runnable(&self, w: u64) {
+        loop {
+            state(self.addr()).store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
+            field(self.addr(), 4).store(0, SeqCst);
+            let mut n = field(self.addr(), 40).swap(0, SeqCst);
+            let mut found = false;
+            while n != 0 {
+                found |= n == w;
+                n = field(n, 40).swap(0, SeqCst);
+            }
+            if found {
+                state(self.addr()).store(UMCG_TASK_RUNNING, SeqCst);
+                return;
+            }
+            let _ = self.u.wait(0, 0);
+        }
+    }
+    /// Switches to worker `tid` and waits until woken.
+    fn run(&self, tid: u32) -> std::io::Result<()> {
+        // SAFETY: `next_tid` is the u32 at offset 4 of our own registered task.
+        let next = unsafe { &*((self.addr() + 4) as *const AtomicU32) };
+        next.store(tid, SeqCst);
+        state(self.addr()).store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
+        self.u.wait(0, 0)
+    }
+}
+
+impl Drop for Srv {
+    fn drop(&mut self) {
+        state(self.addr()).store(UMCG_TASK_RUNNING, SeqCst);
+        // SAFETY: registered in `new`.
+        unsafe { self.u.ctl(UMCG_CTL_UNREGISTER, &mut *self.task, 0) }.unwrap();
+    }
+}
+
+/// Spawns a worker of the calling server running `body` between registration and
+/// unregistration; returns (tid, task address, join handle).
+fn worker(
+    u: U,
+    body: impl FnOnce(U, u64) + Send + 'static,
+) -> (u32, u64, std::thread::JoinHandle<()>) {
+    let server = umcg_sys::gettid();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let j = std::thread::spawn(move || {
+        let mut t = Box::new(umcg_task::worker(server));
+        let addr = &*t as *const umcg_task as u64;
+        tx.send((umcg_sys::gettid(), addr)).unwrap();
+        // SAFETY: unregistered below before the box is freed.
+        unsafe {
+            u.ctl(
+                UMCG_CTL_REGISTER | UMCG_CTL_WORKER,
+                &mut *t,
+                libc::CLOCK_MONOTONIC,
+            )
+        }
+        .unwrap();
+        body(u, addr);
+        // SAFETY: registered above.
+        unsafe { u.ctl(UMCG_CTL_UNREGISTER | UMCG_CTL_WORKER, &mut *t, 0) }.unwrap();
+    });
+    let (tid, addr) = rx.recv().unwrap();
+    (tid, addr, j)
+}
+
+/// server → worker → server: the worker yields with ENQUEUE `n` times.
+fn umcg_roundtrip(u: U, n: usize) -> Vec<f64> {
+    let srv = Srv::new(u);
+    let (tid, addr, j) = worker(u, move |u, addr| {
+        for _ in 0..n {
+            state(addr).store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
+            u.wait(UMCG_WAIT_ENQUEUE, 0).unwrap();
+        }
+    });
+    srv.wait_runnable(addr);
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t0 = Instant::now();
+        let _ = srv.run(tid);
+        srv.wait_runnable(addr);
+        samples.push(t0.elapsed().as_nanos() as f64);
+    }
+    let _ = srv.run(tid);
+    j.join().unwrap();
+    samples
+}
+
+/// Worker blocks in `read()` on an empty pipe: time from just before the read to the server's
+/// return from `umcg_wait`; and how long the worker runs user code after the read returned.
+fn block_detection(u: U, n: usize) -> (Vec<f64>, Vec<f64>) {
+    let opts = format!(
+        "{:?}",
+        (u.name(), std::ptr::addr_of!(*u) as *const () as usize)
+    );
+    let srv = Srv::new(u);
+    let mut fds = [0; 2];
+    // SAFETY: room for two fds.
+    unsafe { libc::pipe(fds.as_mut_ptr()) };
+    let (rd, wr) = (fds[0], fds[1]);
+    let before = Arc::new(AtomicI64::new(0));
+    let returned = Arc::new(AtomicI64::new(0));
+    let last = Arc::new(AtomicI64::new(0));
+    let (b, r, l) = (before.clone(), returned.clone(), last.clone());
+    let (tid, addr, j) = worker(u, move |_, _| {
+        for _ in 0..n {
+            let mut c = 0u8;
+            b.store(now_ns(), SeqCst);
+            // SAFETY: reads one byte from our pipe.
+            unsafe { libc::read(rd, (&mut c as *mut u8).cast(), 1) };
+            let t = now_ns();
+            r.store(t, SeqCst);
+            l.store(t, SeqCst);
+            // Runs user code until parked; `last` is the last moment it ran.
+            let spin_end = t + 5_000_000;
+            while now_ns() < spin_end && l.load(SeqCst) != 0 {
+                l.store(now_ns(), SeqCst);
+            }
+        }
+    });
+    srv.wait_runnable(addr);
+    let progress = Arc::new(AtomicU64::new(0));
+    let (p2, saddr) = (progress.clone(), srv.addr());
+    let opts = opts.clone();
+    let monitor = std::thread::spawn(move || {
+        let mut last = u64::MAX;
+        loop {
+            std::thread::sleep(Duration::from_secs(5));
+            let p = p2.load(SeqCst);
+            if p == u64::MAX {
+                return;
+            }
+            if p == last {
+                eprintln!(
+                    "stalled ({opts}) at step {p}: server state {:#x} next {:#x} runnable head {:#x}; \
+                     worker state {:#x}",
+                    state(saddr).load(SeqCst),
+                    field(saddr, 0).load(SeqCst) >> 32,
+                    field(saddr, 40).load(SeqCst),
+                    state(addr).load(SeqCst)
+                );
+                std::process::exit(2);
+            }
+            last = p;
+        }
+    });
+    let (mut detect, mut unmanaged) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        progress.store(2 * i as u64, SeqCst);
+        let r = srv.run(tid);
+        let t1 = now_ns();
+        let ws = state(addr).load(SeqCst);
+        if r.is_err() || ws & UMCG_TASK_MASK != UMCG_TASK_BLOCKED {
+            eprintln!("iteration {i}: run -> {r:?}, worker state {ws:#x}");
+        }
+        detect.push((t1 - before.load(SeqCst)) as f64);
+        // SAFETY: writes one byte to our pipe.
+        unsafe { libc::write(wr, b"x".as_ptr().cast(), 1) };
+        progress.store(2 * i as u64 + 1, SeqCst);
+        srv.wait_runnable(addr);
+        std::thread::sleep(Duration::from_micros(200));
+        unmanaged.push((last.load(SeqCst) - returned.load(SeqCst)) as f64);
+        last.store(0, SeqCst);
+    }
+    let _ = srv.run(tid);
+    j.join().unwrap();
+    progress.store(u64::MAX, SeqCst);
+    monitor.join().unwrap();
+    // SAFETY: closes the pipe made above.
+    unsafe { (libc::close(rd), libc::close(wr)) };
+    (detect, unmanaged)
+}
+
+/// Futex ping-pong between two threads on `cpus`: A→B→A round trip.
+fn futex_pingpong(cpus: (usize, usize), n: usize) -> Vec<f64> {
+    let word = Arc::new(AtomicU32::new(0));
+    let fw = |w: &AtomicU32, v: u32| {
+        while w.load(SeqCst) == v {
+            // SAFETY: futex wait on a live word of this process.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_futex,
+                    w.as_ptr(),
+                    libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+                    v,
+                    0,
+                )
+            };
+        }
+    };
+    let wake = |w: &AtomicU32, v: u32| {
+        w.store(v, SeqCst);
+        // SAFETY: futex wake on a live word of this process.
+        unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                w.as_ptr(),
+                libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+                1,
+            )
+        };
+    };
+    let w2 = word.clone();
+    let b = std::thread::spawn(move || {
+        pin_self(cpus.1);
+        for _ in 0..n {
+            fw(&w2, 0);
+            wake(&w2, 0);
+        }
+    });
+    pin_self(cpus.0);
+    std::thread::sleep(Duration::from_millis(10));
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t0 = Instant::now();
+        wake(&word, 1);
+        fw(&word, 1);
+        samples.push(t0.elapsed().as_nanos() as f64);
+    }
+    b.join().unwrap();
+    samples
+}
+
+fn machine() -> (String, String, usize) {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_default();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cpu, kernel.trim().to_string(), n)
+}
+
+fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(5000);
+    let (cpu, kernel, ncpu) = machine();
+    println!("machine: {cpu}, {ncpu} CPUs; kernel {kernel}; {n} iterations per row");
+    let emu = Emulated::get();
+    let emu_poll = Emulated::with_options(Options {
+        spin: Duration::ZERO,
+        ..Options::default()
+    });
+    let emu_wake = Emulated::with_options(Options {
+        ring_wakeups: true,
+        ..Options::default()
+    });
+    let mut rows: Vec<(String, (f64, f64))> = Vec::new();
+    rows.push((
+        "futex ping-pong, same CPU".into(),
+        stats(futex_pingpong((0, 0), n)),
+    ));
+    if ncpu > 1 {
+        rows.push((
+            "futex ping-pong, cross CPU".into(),
+            stats(futex_pingpong((0, 1), n)),
+        ));
+    }
+    rows.push((
+        "emulation: server→worker→server (yield)".into(),
+        stats(umcg_roundtrip(emu, n)),
+    ));
+    rows.push((
+        "emulation, no spin: server→worker→server".into(),
+        stats(umcg_roundtrip(emu_poll, n)),
+    ));
+    rows.push((
+        "emulation, ring wakeups: server→worker→server".into(),
+        stats(umcg_roundtrip(emu_wake, n)),
+    ));
+    if let Some(k) = Kernel::detect() {
+        let k: U = Box::leak(Box::new(k));
+        rows.push((
+            "kernel UMCG: server→worker→server".into(),
+            stats(umcg_roundtrip(k, n)),
+        ));
+    } else {
+        println!("kernel UMCG: not advertised (/sys/kernel/umcg missing), row skipped");
+    }
+    let m = (n / 10).max(50);
+    let (d, w) = block_detection(emu, m);
+    rows.push(("emulation: block → server returns (spin)".into(), stats(d)));
+    rows.push(("emulation: read returned → worker parked".into(), stats(w)));
+    let (d, w) = block_detection(emu_poll, m);
+    rows.push((
+        "emulation, no spin: block → server returns".into(),
+        stats(d),
+    ));
+    rows.push((
+        "emulation, no spin: read returned → parked".into(),
+        stats(w),
+    ));
+    let (d, w) = block_detection(emu_wake, m);
+    rows.push((
+        "emulation, ring wakeups: block → server ret.".into(),
+        stats(d),
+    ));
+    rows.push((
+        "emulation, ring wakeups: returned → parked".into(),
+        stats(w),
+    ));
+    let floor = rows[0].1 .0;
+    println!(
+        "{:<46} {:>10} {:>10} {:>12}",
+        "what", "median µs", "p99 µs", "÷ same-CPU"
+    );
+    for (name, (med, p99)) in &rows {
+        println!("{name:<46} {med:>10.2} {p99:>10.2} {:>12.2}", med / floor);
+    }
+}
