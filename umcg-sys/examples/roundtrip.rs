@@ -316,7 +316,15 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(5000);
     let (cpu, kernel, ncpu) = machine();
-    println!("machine: {cpu}, {ncpu} CPUs; kernel {kernel}; {n} iterations per row");
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load = load
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    println!(
+        "machine: {cpu}, {ncpu} CPUs; kernel {kernel}; load average {load}; {n} iterations per row"
+    );
     let emu = Emulated::get();
     let emu_poll = Emulated::with_options(Options {
         spin: Duration::ZERO,

@@ -117,7 +117,7 @@ fn register_worker(
     let tid = crate::gettid();
     let o = emu.options();
     let probe = Probe::for_self(tid, o.detector == Detector::Perf, o.ring_wakeups);
-    let head_addr = probe.ring().map_or(0, |r| r.head_addr());
+    let view = probe.ring().map(|r| r.view());
     let entry = Arc::new(Entry {
         emu,
         tid,
@@ -125,7 +125,7 @@ fn register_worker(
         clock,
         role: Role::Worker(WorkerPart {
             probe: Spin::new(probe),
-            head_addr,
+            view,
             in_emul: AtomicBool::new(true),
             queued: AtomicBool::new(false),
             gone: AtomicBool::new(false),

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::futex;
+use super::perf::RingView;
 use super::probe::Probe;
 use super::spin::Spin;
 use super::task::UserTask;
@@ -51,9 +52,8 @@ pub(crate) struct ServerPart {
 /// A worker's part.
 pub(crate) struct WorkerPart {
     pub(crate) probe: Spin<Probe>,
-    /// Address of the perf ring's `data_head` word (0 without a ring), readable without the
-    /// probe lock; the ring lives as long as the entry.
-    pub(crate) head_addr: usize,
+    /// Lock-free view of the perf ring (None without one); the ring lives as long as the entry.
+    pub(crate) view: Option<RingView>,
     /// Inside an emulation call: its sleeps are not blocks.
     pub(crate) in_emul: AtomicBool,
     /// Pushed on a runnable list by the emulation and not yet made RUNNING.
@@ -102,16 +102,9 @@ impl Entry {
         })
     }
 
-    /// Whether the worker's perf ring holds records nobody consumed yet (`data_head` !=
-    /// `data_tail`); `None` without a ring.
-    pub(crate) fn ring_pending(&self) -> Option<bool> {
-        let addr = self.worker()?.head_addr;
-        (addr != 0).then(|| {
-            // SAFETY: `head_addr` is the data_head word of this entry's ring mapping, followed by
-            // data_tail; the mapping is unmapped only when the entry (so `self`) is dropped.
-            let words = unsafe { &*(addr as *const [std::sync::atomic::AtomicU64; 2]) };
-            words[0].load(Ordering::Acquire) != words[1].load(Ordering::Acquire)
-        })
+    /// The worker's ring view, if it has a ring.
+    pub(crate) fn ring(&self) -> Option<RingView> {
+        self.worker()?.view
     }
 
     /// Wakes the task after its state word changed (the kernel's `try_to_wake_up`).

@@ -132,9 +132,12 @@ impl Ring {
         })
     }
 
-    /// Address of the `data_head` word (`data_tail` follows it), valid as long as the ring.
-    pub(crate) fn head_addr(&self) -> usize {
-        self.base as usize + DATA_HEAD
+    /// A lock-free read-only view of this ring, valid as long as the ring.
+    pub(crate) fn view(&self) -> RingView {
+        RingView {
+            base: self.base as usize,
+            page: self.page,
+        }
     }
 
     /// The fd, for `poll()`.
@@ -184,11 +187,67 @@ impl Ring {
 
     /// Type, misc and size of the record at ring position `pos`.
     fn header(&self, pos: u64) -> (u32, u16, u16) {
+        self.view().header(pos)
+    }
+}
+
+/// Read-only access to a ring without owning it: `data_head`, `data_tail`, and a peek at the
+/// records between them. Used by a spinning server, which must not take the worker's
+/// detector lock while the worker may want it (the server spins at `SCHED_IDLE`: a worker
+/// waiting for a lock held by it would wait for a thread that gets almost no CPU).
+///
+/// The owner of the [`Ring`] must keep it mapped while views are used.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RingView {
+    base: usize,
+    page: usize,
+}
+
+impl RingView {
+    fn word(&self, offset: usize) -> &AtomicU64 {
+        // SAFETY: DATA_HEAD/DATA_TAIL are aligned words of the metadata page, mapped as long as
+        // the ring (type contract); the kernel and the consumer change them concurrently.
+        unsafe { &*((self.base + offset) as *const AtomicU64) }
+    }
+
+    /// The kernel's write position.
+    pub(crate) fn head(&self) -> u64 {
+        self.word(DATA_HEAD).load(Ordering::Acquire)
+    }
+
+    /// The consumer's read position.
+    pub(crate) fn tail(&self) -> u64 {
+        self.word(DATA_TAIL).load(Ordering::Acquire)
+    }
+
+    /// Whether a blocking switch-out (or lost records) lies in `[from, to)`. A concurrent
+    /// consumer may free those bytes meanwhile, so the answer is a hint to be confirmed under
+    /// the lock, never a fact.
+    pub(crate) fn peek_block(&self, from: u64, to: u64) -> bool {
+        let mut pos = from;
+        while pos < to {
+            let (kind, misc, size) = self.header(pos);
+            if size == 0 || kind == PERF_RECORD_LOST {
+                return true;
+            }
+            if kind == PERF_RECORD_SWITCH
+                && misc & PERF_RECORD_MISC_SWITCH_OUT != 0
+                && misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT == 0
+            {
+                return true;
+            }
+            pos += size as u64;
+        }
+        false
+    }
+
+    fn header(&self, pos: u64) -> (u32, u16, u16) {
         let mut raw = [0u8; 8];
         for (i, b) in raw.iter_mut().enumerate() {
             let off = (pos as usize + i) % self.page;
-            // SAFETY: the data area is the second mapped page; `off < page`.
-            *b = unsafe { self.base.add(self.page + off).read_volatile() };
+            // SAFETY: the data area is the second mapped page; `off < page`; volatile because
+            // the kernel writes it concurrently.
+            *b = unsafe { ((self.base + self.page + off) as *const u8).read_volatile() };
         }
         let kind = u32::from_ne_bytes([raw[0], raw[1], raw[2], raw[3]]);
         let misc = u16::from_ne_bytes([raw[4], raw[5]]);

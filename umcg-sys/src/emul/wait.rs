@@ -206,20 +206,30 @@ fn spin_target<'a>(
     }
     let mut running = workers.iter().filter(|w| w.is_running());
     let w = running.next()?;
-    if running.next().is_some() || w.ring_pending().is_none() {
+    if running.next().is_some() || w.ring().is_none() {
         return None;
     }
     let cpu = w.worker()?.cpu.load(Ordering::Relaxed);
     (cpu == sched::current_cpu() && me.task.task_state() != UMCG_TASK_RUNNING).then_some(w)
 }
 
-/// Spins until the worker's ring has unread records, the server is woken, the budget is
-/// spent, or the server was moved off the worker's CPU.
+/// Spins until the worker's ring shows a blocking switch-out, the server is woken, the budget
+/// is spent, or the server was moved off the worker's CPU. It only peeks at the ring: the
+/// lock is taken by the caller once a block shows, when the worker is off the CPU.
 fn spin(me: &Entry, w: &Entry, until: Instant) {
+    let Some(ring) = w.ring() else { return };
     let cpu = sched::current_cpu();
+    let mut seen = ring.tail();
     let mut n = 0u32;
     loop {
-        if w.ring_pending() != Some(false) || me.task.task_state() == UMCG_TASK_RUNNING {
+        let head = ring.head();
+        if head != seen {
+            if ring.peek_block(seen.max(ring.tail()), head) {
+                return;
+            }
+            seen = head;
+        }
+        if me.task.task_state() == UMCG_TASK_RUNNING {
             return;
         }
         n = n.wrapping_add(1);
