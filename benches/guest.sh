@@ -12,6 +12,7 @@
 # Environment: BENCH_QUICK=1 (short measurements), BENCH_KEEP_ALIVE_MS, BENCH_IDLE_WAIT_MS (all
 #              passed into the guest),
 #              BENCH_GUEST_ONLY (report --only list), BENCH_GUEST_TIMEOUT (s, default 3000),
+#              BENCH_KERNEL_DIR (a directory with a bzImage: no build),
 #              BENCH_NO_UMCG=1 (tokio and the floor only).
 set -euo pipefail
 
@@ -39,8 +40,17 @@ main() {
     cargo build --release "${feature_args[@]}" --bin report
     report=$CARGO_TARGET_DIR/release/report
 
+    # A cached kernel for the current series needs no build and no lock; otherwise build it
+    # under the machine's kernel build lock. BENCH_KERNEL_DIR names a directory with a bzImage
+    # to use instead.
     lock=${UMCG_KBUILD_LOCK_FILE:-/work/coord/kbuild.lock}
-    if [ -e "$lock" ]; then
+    key=$(bash -c '. "$1/lib.sh" && cache_key ""' _ "$ks" 2>/dev/null || true)
+    if [ -n "${BENCH_KERNEL_DIR:-}" ]; then
+        kcache=$BENCH_KERNEL_DIR
+    elif [ -n "$key" ] && [ -f "$repo/kernel/build/cache/$key/bzImage" ]; then
+        kcache=$repo/kernel/build/cache/$key
+    elif [ -e "$lock" ]; then
+        say "building the kernel under $lock (waits for other kernel builds)"
         kcache=$(flock "$lock" "$ks/build.sh" | tail -n 1)
     else
         kcache=$("$ks/build.sh" | tail -n 1)

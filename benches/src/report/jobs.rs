@@ -326,14 +326,15 @@ fn dispatch(c: Contender, spec: &Spec, opts: &Options) -> Vec<(f64, String)> {
     }
 }
 
-/// Builds the runtime and runs the job. A runtime that cannot be built leaves its column
-/// empty; a job that panics fills its figures with NaN and the panic message.
+/// Builds the runtime and runs the job. A runtime that cannot be built, or a job that panics,
+/// fills the job's figures with NaN and the reason, which the table shows.
 fn run_on<R: Rt>(c: Contender, spec: &Spec, rs: &RtSpec, opts: &Options) -> Vec<(f64, String)> {
     let rt = match R::build(rs) {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("  {}: cannot build the runtime: {e}", c.label());
-            return Vec::new();
+            let msg = format!("runtime not built: {e}");
+            eprintln!("  {}: {msg}", c.label());
+            return spec.rows.iter().map(|_| (f64::NAN, msg.clone())).collect();
         }
     };
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| spec.job.run(&rt, opts)));

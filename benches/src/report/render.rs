@@ -62,16 +62,31 @@ fn targets_table(r: &Results, s: &mut String) {
         );
         return;
     }
-    let _ = writeln!(
-        s,
-        "#### Targets\n\n| target | runtime | measured | status |\n|---|---|---|---|"
-    );
-    for t in v {
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | **{}** |",
-            t.target, t.contender, t.measured, t.status
-        );
+    let mut labels: Vec<&str> = Vec::new();
+    let mut names: Vec<&str> = Vec::new();
+    for t in &v {
+        if !labels.contains(&t.contender) {
+            labels.push(t.contender);
+        }
+        if !names.contains(&t.target.as_str()) {
+            names.push(&t.target);
+        }
+    }
+    let heads: String = labels.iter().map(|l| format!(" {l} |")).collect();
+    let _ = writeln!(s, "#### Targets\n\n| target |{heads}");
+    let _ = writeln!(s, "|---|{}", "---|".repeat(labels.len()));
+    for name in names {
+        let _ = write!(s, "| {name} |");
+        for label in &labels {
+            let cell = v
+                .iter()
+                .find(|t| t.target == name && t.contender == *label)
+                .map_or(String::new(), |t| {
+                    format!("{}: **{}**", t.measured, t.status)
+                });
+            let _ = write!(s, " {cell} |");
+        }
+        let _ = writeln!(s);
     }
     let _ = writeln!(s);
 }

@@ -26,7 +26,7 @@ fn value(r: &Results, row_prefix: &str, col: usize) -> Option<f64> {
 
 fn status(measured: Option<f64>, ok: &dyn Fn(f64) -> bool) -> &'static str {
     match measured.map(|x| if x.is_nan() { None } else { Some(ok(x)) }) {
-        Some(None) => "failed (the run panicked)",
+        Some(None) => "failed (see its row)",
         Some(Some(true)) => "met",
         Some(Some(false)) => "missed",
         None => "not measured",
