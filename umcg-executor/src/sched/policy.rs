@@ -35,6 +35,8 @@ pub(crate) const YIELD_CHECK_INTERVAL: u32 = 16;
 pub(crate) const INJECT_EVERY: u32 = 31;
 /// When blocking closures are queued, one pick in this many is a blocking closure.
 pub(crate) const BLOCKING_EVERY: u32 = 2;
+/// At most this many tasks move from the injection queue to the local queue per visit.
+pub(crate) const INJECT_BATCH: usize = 128;
 /// A driver fires due timers once every this many picks.
 pub(crate) const TIMER_CHECK_INTERVAL: u32 = 32;
 
@@ -46,15 +48,31 @@ pub(crate) fn next_task(shared: &Shared, me: &ServerSlot, tick: u32) -> Option<T
         }
     }
     if tick % INJECT_EVERY == 0 {
-        if let Some(t) = shared.inject.pop() {
+        if let Some(t) = from_inject(shared, me) {
             return Some(t);
         }
     }
     me.local
         .pop()
-        .or_else(|| shared.inject.pop())
+        .or_else(|| from_inject(shared, me))
         .or_else(|| shared.pop_blocking())
         .or_else(|| steal(shared, me))
+}
+
+/// One task from the injection queue, plus a fair share of the rest (at most [`INJECT_BATCH`])
+/// moved to the back of the local queue: a busy local queue must not leave remote spawns to
+/// trickle in one per [`INJECT_EVERY`] picks.
+fn from_inject(shared: &Shared, me: &ServerSlot) -> Option<Task> {
+    let first = shared.inject.pop()?;
+    let share = (shared.inject.len() / shared.servers.len()).min(INJECT_BATCH);
+    for _ in 0..share {
+        let Some(t) = shared.inject.pop() else { break };
+        if let Err(t) = me.local.push(t) {
+            shared.inject.push(t);
+            break;
+        }
+    }
+    Some(first)
 }
 
 /// One task from the first other server whose local queue has any.
