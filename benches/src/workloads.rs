@@ -217,18 +217,30 @@ pub fn spawn_blocking_concurrency<R: Rt>(rt: &R, spawners: usize) {
 
 /// Sequential `spawn_blocking(no-op).await` from inside a task; returns each round trip in ns.
 pub fn blocking_round_trips<R: Rt>(rt: &R, iters: usize) -> Vec<u64> {
+    blocking_round_trips_of(rt, iters, || {
+        black_box(1u64);
+    })
+}
+
+/// Sequential `spawn_blocking(call).await` from inside a task; returns each round trip in ns.
+pub fn blocking_round_trips_of<R: Rt>(rt: &R, iters: usize, call: fn()) -> Vec<u64> {
     rt.block_on(async move {
         R::spawn(async move {
             let mut lat = Vec::with_capacity(iters);
             for _ in 0..iters {
                 let t0 = Instant::now();
-                black_box(R::spawn_blocking(|| black_box(1u64)).await);
+                R::spawn_blocking(call).await;
                 lat.push(nanos(t0.elapsed()));
             }
             lat
         })
         .await
     })
+}
+
+/// The short blocking call of the sleeping round trip: `thread::sleep(50 µs)`.
+pub fn sleep_50us() {
+    std::thread::sleep(Duration::from_micros(50));
 }
 
 /// The blocking call the blockers make.

@@ -69,6 +69,7 @@ enum Tput {
 enum Job {
     Tput(Tput),
     RoundTrip,
+    RoundTripSleep,
     Ticker(BlockKind, BlockIn),
     Burst,
     Mixed(BlockIn),
@@ -171,6 +172,19 @@ fn specs(opts: &Options) -> Vec<Spec> {
             true,
         )],
     });
+    v.push(Spec {
+        section: "round_trip",
+        workers: None,
+        keep_alive: None,
+        job: Job::RoundTripSleep,
+        rows: vec![(
+            "spawn_blocking(sleep 50µs).await round trip".into(),
+            "p50",
+            Unit::Ns,
+            None,
+            false,
+        )],
+    });
     for kind in BlockKind::ALL {
         for block_in in [BlockIn::Task, BlockIn::SpawnBlocking] {
             v.push(Spec {
@@ -271,6 +285,25 @@ impl Job {
                 w::blocking_round_trips(rt, cfg.round_trips / 10);
                 let s = Summary::of(&mut w::blocking_round_trips(rt, cfg.round_trips));
                 vec![(s.p50, format!("mean {}, p99 {}", ns(s.mean), ns(s.p99)))]
+            }
+            Job::RoundTripSleep => {
+                let iters = cfg.round_trips / 10;
+                let mut plain: Vec<u64> = (0..iters.min(2_000))
+                    .map(|_| {
+                        let t0 = std::time::Instant::now();
+                        w::sleep_50us();
+                        crate::stats::nanos(t0.elapsed())
+                    })
+                    .collect();
+                let plain = Summary::of(&mut plain);
+                let s = Summary::of(&mut w::blocking_round_trips_of(rt, iters, w::sleep_50us));
+                let detail = format!(
+                    "mean {}, p99 {}; the sleep alone on a plain thread: p50 {}",
+                    ns(s.mean),
+                    ns(s.p99),
+                    ns(plain.p50)
+                );
+                vec![(s.p50, detail)]
             }
             Job::Ticker(kind, block_in) => {
                 let setup = TickerSetup {
