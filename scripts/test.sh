@@ -12,5 +12,8 @@ step "clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 step "host tests (cargo test --workspace)"
 cargo test --workspace
+step "loom: umcg-sys emulation list push"
+RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/loom" \
+	cargo test --release -p umcg-sys --lib loom_model
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet

@@ -9,18 +9,47 @@
 //! before the push (pairs with the user's SeqCst swap of the head, `umcg-abi.md` §4.2 rule 1).
 //! Model-checked with loom (`RUSTFLAGS="--cfg loom" cargo test -p umcg-sys --lib list`).
 
-#[cfg(not(loom))]
 use std::sync::atomic::{AtomicU64, Ordering};
 
-#[cfg(loom)]
-use loom::sync::atomic::{AtomicU64, Ordering};
+/// A 64-bit word the push works on: the std atomic on user memory, or loom's in the model.
+pub(crate) trait Word {
+    fn load(&self) -> u64;
+    fn store(&self, v: u64);
+    fn cas(&self, cur: u64, new: u64) -> Result<u64, u64>;
+}
 
-/// Pushes `node` (whose link word is `link`) onto the list headed by `head`.
-pub(crate) fn push(head: &AtomicU64, node: u64, link: &AtomicU64) {
-    let mut cur = head.load(Ordering::SeqCst);
+impl Word for AtomicU64 {
+    fn load(&self) -> u64 {
+        AtomicU64::load(self, Ordering::SeqCst)
+    }
+    fn store(&self, v: u64) {
+        AtomicU64::store(self, v, Ordering::Relaxed)
+    }
+    fn cas(&self, cur: u64, new: u64) -> Result<u64, u64> {
+        self.compare_exchange(cur, new, Ordering::SeqCst, Ordering::SeqCst)
+    }
+}
+
+#[cfg(loom)]
+impl Word for loom::sync::atomic::AtomicU64 {
+    fn load(&self) -> u64 {
+        loom::sync::atomic::AtomicU64::load(self, Ordering::SeqCst)
+    }
+    fn store(&self, v: u64) {
+        loom::sync::atomic::AtomicU64::store(self, v, Ordering::Relaxed)
+    }
+    fn cas(&self, cur: u64, new: u64) -> Result<u64, u64> {
+        self.compare_exchange(cur, new, Ordering::SeqCst, Ordering::SeqCst)
+    }
+}
+
+/// Pushes `node` (whose link word is `link`) onto the list headed by `head`: the link is
+/// written (Relaxed) before the SeqCst cmpxchg publishes the node.
+pub(crate) fn push<W: Word>(head: &W, node: u64, link: &W) {
+    let mut cur = head.load();
     loop {
-        link.store(cur, Ordering::Relaxed);
-        match head.compare_exchange(cur, node, Ordering::SeqCst, Ordering::SeqCst) {
+        link.store(cur);
+        match head.cas(cur, node) {
             Ok(_) => return,
             Err(now) => cur = now,
         }
@@ -29,7 +58,8 @@ pub(crate) fn push(head: &AtomicU64, node: u64, link: &AtomicU64) {
 
 #[cfg(all(test, loom))]
 mod loom_model {
-    use super::*;
+    use super::push;
+    use loom::sync::atomic::{AtomicU64, Ordering};
     use loom::sync::Arc;
 
     /// Two pushers race with a user-space consumer that detaches the whole list twice: every
@@ -43,11 +73,11 @@ mod loom_model {
             let pushers: Vec<_> = (1..=2u64)
                 .map(|node| {
                     let (head, links) = (head.clone(), links.clone());
-                    loom::thread::spawn(move || push(&head, node, &links[node as usize]))
+                    loom::thread::spawn(move || push(&*head, node, &links[node as usize]))
                 })
                 .collect();
             let mut seen = Vec::new();
-            let mut pop_all = |seen: &mut Vec<u64>| {
+            let pop_all = |seen: &mut Vec<u64>| {
                 let mut n = head.swap(0, Ordering::SeqCst);
                 while n != 0 {
                     assert!(!seen.contains(&n), "node {n} seen twice");
