@@ -27,6 +27,9 @@ pub struct Config {
     pub idle_wait: Duration,
     /// Requests served by the mixed server.
     pub server_requests: usize,
+    /// A job (one workload on one runtime) running longer than this stops the report, which
+    /// then prints what it has (`BENCH_JOB_TIMEOUT_S`; 300 s, 900 s in full mode).
+    pub job_timeout: Duration,
 }
 
 impl Config {
@@ -57,6 +60,10 @@ impl Config {
             keep_alive: Duration::from_millis(keep_alive_ms),
             idle_wait: Duration::from_millis(idle_ms),
             server_requests: if quick { 2_000 } else { 20_000 },
+            job_timeout: Duration::from_secs(ms(
+                "BENCH_JOB_TIMEOUT_S",
+                if quick { 300 } else { 900 },
+            )),
         }
     }
 

@@ -12,6 +12,9 @@ pub use render::write_section;
 use crate::config::Config;
 use crate::stats::Summary;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// What to run and how to label it.
 #[derive(Clone, Debug)]
@@ -93,13 +96,70 @@ pub struct Results {
     pub floor: Floor,
     /// The rows, in run order.
     pub rows: Vec<Row>,
+    /// Why the run stopped early, if it did.
+    pub stopped: Option<String>,
 }
 
-/// Runs everything the options select and returns the results.
-pub fn run(opts: Options) -> Results {
+/// Rows finished so far and the job running now, shared with the watchdog.
+#[derive(Default)]
+pub struct Progress {
+    /// Finished rows.
+    pub rows: Vec<Row>,
+    /// The running job and when it started.
+    pub current: Option<(String, Instant)>,
+}
+
+/// Runs everything the options select and returns the results. If one job runs longer than
+/// the configured job timeout, `on_timeout` gets the results so far and the process exits
+/// with status 3.
+pub fn run(opts: Options, on_timeout: fn(&Results)) -> Results {
     let floor = jobs::floor(&opts);
-    let rows = jobs::rows(&opts);
-    Results { opts, floor, rows }
+    let progress = Arc::new(Mutex::new(Progress::default()));
+    let done = Arc::new(AtomicBool::new(false));
+    let watchdog = {
+        let (opts, progress, done) = (opts.clone(), progress.clone(), done.clone());
+        std::thread::spawn(move || watch(opts, floor, &progress, &done, on_timeout))
+    };
+    jobs::rows(&opts, &progress);
+    done.store(true, Ordering::Relaxed);
+    watchdog.join().expect("watchdog panicked");
+    let rows = std::mem::take(&mut progress.lock().expect("progress").rows);
+    Results {
+        opts,
+        floor,
+        rows,
+        stopped: None,
+    }
+}
+
+fn watch(
+    opts: Options,
+    floor: Floor,
+    p: &Mutex<Progress>,
+    done: &AtomicBool,
+    on_timeout: fn(&Results),
+) {
+    let limit = opts.cfg.job_timeout;
+    while !done.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(200));
+        let g = p.lock().expect("progress");
+        if let Some((job, t0)) = &g.current {
+            if t0.elapsed() > limit {
+                let results = Results {
+                    stopped: Some(format!(
+                        "{job} ran longer than {} s; later rows are missing",
+                        limit.as_secs()
+                    )),
+                    opts,
+                    floor,
+                    rows: g.rows.clone(),
+                };
+                eprintln!("report: {}", results.stopped.as_deref().unwrap_or(""));
+                on_timeout(&results);
+                std::process::exit(3);
+            }
+        }
+    }
 }
 
 /// Renders the results as markdown.

@@ -12,6 +12,7 @@
 //! `BENCH_QUICK=1` shortens every measurement (smoke runs).
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use umcg_benches::config::Config;
 use umcg_benches::report::{self, Contender, Options};
 
@@ -80,15 +81,37 @@ fn main() {
             );
         }
     }
-    let results = report::run(opts);
-    let md = report::markdown(&results);
-    if markers {
+    OUTPUT
+        .set(Output {
+            out,
+            section,
+            markers,
+        })
+        .expect("set once");
+    emit(&report::run(opts, emit));
+}
+
+/// Where the report goes, for [`emit`] (also called by the watchdog on a timeout).
+#[derive(Debug)]
+struct Output {
+    out: Option<PathBuf>,
+    section: String,
+    markers: bool,
+}
+
+static OUTPUT: OnceLock<Output> = OnceLock::new();
+
+/// Prints the report and writes it into its section of the output file.
+fn emit(results: &report::Results) {
+    let o = OUTPUT.get().expect("output set before the run");
+    let md = report::markdown(results);
+    if o.markers {
         println!("{MARK_BEGIN}\n{md}{MARK_END}");
     } else {
         println!("{md}");
     }
-    if let Some(path) = out {
-        report::write_section(&path, PREAMBLE, &section, &md).expect("write the report");
-        eprintln!("wrote section `{section}` of {}", path.display());
+    if let Some(path) = &o.out {
+        report::write_section(path, PREAMBLE, &o.section, &md).expect("write the report");
+        eprintln!("wrote section `{}` of {}", o.section, path.display());
     }
 }

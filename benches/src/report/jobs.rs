@@ -1,11 +1,13 @@
 //! What the report runs: the list of jobs, each run on every contender, interleaved.
 
-use super::{Figure, Floor, Options, Row, Unit};
+use super::{Figure, Floor, Options, Progress, Row, Unit};
 use crate::floor;
 use crate::measure;
 use crate::rt::{Rt, RtSpec, TokioRt, UmcgBackend};
 use crate::stats::{ns, Summary};
 use crate::workloads::{self as w, BlockIn, BlockKind, TickerSetup};
+use std::sync::Mutex;
+use std::time::Instant;
 
 /// A runtime measured in the report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -290,7 +292,7 @@ impl Job {
                 let iters = cfg.round_trips / 10;
                 let mut plain: Vec<u64> = (0..iters.min(2_000))
                     .map(|_| {
-                        let t0 = std::time::Instant::now();
+                        let t0 = Instant::now();
                         w::sleep_50us();
                         crate::stats::nanos(t0.elapsed())
                     })
@@ -333,7 +335,7 @@ impl Job {
                 ]
             }
             Job::Mixed(block_in) => {
-                let t0 = std::time::Instant::now();
+                let t0 = Instant::now();
                 let mut lat = w::mixed_server(rt, cfg.server_requests, 64, 10, *block_in);
                 let secs = t0.elapsed().as_secs_f64();
                 let s = Summary::of(&mut lat);
@@ -408,14 +410,15 @@ fn combine(runs: &[(f64, String)], repeated: bool) -> Figure {
     }
 }
 
-/// Runs every selected job on every available contender and returns the rows.
-pub fn rows(opts: &Options) -> Vec<Row> {
-    let mut rows = Vec::new();
+/// Runs every selected job on every available contender and appends the rows to `progress`.
+pub fn rows(opts: &Options, progress: &Mutex<Progress>) {
     for spec in specs(opts) {
         let mut runs: Vec<Vec<Vec<(f64, String)>>> = vec![Vec::new(); opts.contenders.len()];
         for _ in 0..opts.repeat.max(1) {
             for (i, &c) in opts.contenders.iter().enumerate() {
                 if c.available() {
+                    let job = format!("`{}` on {}", spec.rows[0].0, c.label());
+                    progress.lock().expect("progress").current = Some((job, Instant::now()));
                     let out = dispatch(c, &spec, opts);
                     for (r, (v, d)) in spec.rows.iter().zip(&out) {
                         eprintln!(
@@ -440,7 +443,7 @@ pub fn rows(opts: &Options) -> Vec<Row> {
                     (!vals.is_empty()).then(|| combine(&vals, opts.repeat > 1))
                 })
                 .collect();
-            rows.push(Row {
+            progress.lock().expect("progress").rows.push(Row {
                 section: spec.section,
                 name,
                 headline,
@@ -451,7 +454,6 @@ pub fn rows(opts: &Options) -> Vec<Row> {
             });
         }
     }
-    rows
 }
 
 /// Formats a headline value.

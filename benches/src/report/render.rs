@@ -193,6 +193,9 @@ fn results_table(r: &Results, s: &mut String) {
 pub fn markdown(r: &Results) -> String {
     let mut s = String::new();
     header(r, &mut s);
+    if let Some(why) = &r.stopped {
+        let _ = writeln!(s, "**Stopped early: {why}.**\n");
+    }
     targets_table(r, &mut s);
     floor_table(r, &mut s);
     results_table(r, &mut s);
