@@ -31,8 +31,8 @@ use crate::task::core::Task;
 
 /// A driver checks for resumable workers once every this many polls.
 pub(crate) const YIELD_CHECK_INTERVAL: u32 = 16;
-/// Every this many picks the injection queue goes first.
-pub(crate) const INJECT_EVERY: u32 = 31;
+/// Every this many picks (pick 0 of each driver turn included) the injection queue goes first.
+pub(crate) const INJECT_EVERY: u32 = 8;
 /// When blocking closures are queued, one pick in this many is a blocking closure.
 pub(crate) const BLOCKING_EVERY: u32 = 2;
 /// At most this many tasks move from the injection queue to the local queue per visit.
@@ -42,13 +42,13 @@ pub(crate) const TIMER_CHECK_INTERVAL: u32 = 32;
 
 /// The driver's pick: `tick` counts its picks.
 pub(crate) fn next_task(shared: &Shared, me: &ServerSlot, tick: u32) -> Option<Task> {
-    if tick % BLOCKING_EVERY == 0 {
-        if let Some(t) = shared.pop_blocking() {
+    if tick % INJECT_EVERY == 0 {
+        if let Some(t) = from_inject(shared, me) {
             return Some(t);
         }
     }
-    if tick % INJECT_EVERY == 0 {
-        if let Some(t) = from_inject(shared, me) {
+    if tick % BLOCKING_EVERY == 0 {
+        if let Some(t) = shared.pop_blocking() {
             return Some(t);
         }
     }

@@ -343,6 +343,11 @@ impl Server {
             w.driver.store(true, SeqCst);
             w.command.store(command::DRIVE, SeqCst);
             self.driver = Some(w.clone());
+            if self.idle.is_empty() && self.starting.is_empty() {
+                // Keep a spare: the next block hands over to it without waiting for a thread
+                // to be created (at the limit, or if creation fails, there is simply none).
+                let _ = self.spawn_worker();
+            }
             return Step::Switch(w, Origin::Idle);
         }
         self.grow()

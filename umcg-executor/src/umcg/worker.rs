@@ -202,19 +202,22 @@ pub(crate) fn park(shared: &Shared, w: &Worker, why: u32) {
 /// The executor loop, run while this worker holds its server's driver role.
 fn drive(shared: &Arc<Shared>, w: &Arc<Worker>) {
     let slot = &shared.servers[w.server];
+    // Pick 0 looks at the injection queue first (`policy::INJECT_EVERY`): a driver that takes
+    // over after a block sees remote wakes at once.
     let mut tick: u32 = 0;
     let mut since = Instant::now();
     while w.driver.load(SeqCst) {
-        tick = tick.wrapping_add(1);
-        if tick % policy::YIELD_CHECK_INTERVAL == 0 && wants_yield(shared, slot, since) {
+        if tick != 0 && tick % policy::YIELD_CHECK_INTERVAL == 0 && wants_yield(shared, slot, since)
+        {
             park(shared, w, intent::YIELD);
             since = Instant::now();
-            continue;
         }
         if tick % policy::TIMER_CHECK_INTERVAL == 0 {
             shared.timers.fire_due();
         }
-        match policy::next_task(shared, slot, tick) {
+        let task = policy::next_task(shared, slot, tick);
+        tick = tick.wrapping_add(1);
+        match task {
             Some(task) => run_task(slot, w, task),
             None if shared.timers.fire_due() > 0 => {}
             None if resumable(slot) > 0 => {
