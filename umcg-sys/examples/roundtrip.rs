@@ -9,7 +9,8 @@
 //! between two threads pinned to one CPU and to two CPUs, and the emulation's block detection
 //! (worker enters a blocking `read()` → its server returns from `umcg_wait`) with the spinning
 //! and the sleeping server, plus how long a worker whose `read()` returned keeps running user
-//! code before the emulation parks it. Timings on a shared machine are indicative: compare
+//! code before the emulation parks it; the same for the variants (no spinning, ring wakeups,
+//! the `/proc` fallback detector). Timings on a shared machine are indicative: compare
 //! ratios, not absolute numbers.
 
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering::SeqCst};
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use umcg_sys::abi::*;
 use umcg_sys::backend::{Kernel, Umcg};
-use umcg_sys::emul::{Emulated, Options};
+use umcg_sys::emul::{Detector, Emulated, Options};
 
 type U = &'static dyn Umcg;
 
@@ -175,9 +176,15 @@ fn block_detection(u: U, n: usize) -> (Vec<f64>, Vec<f64>) {
     let before = Arc::new(AtomicI64::new(0));
     let returned = Arc::new(AtomicI64::new(0));
     let last = Arc::new(AtomicI64::new(0));
-    let (b, r, l) = (before.clone(), returned.clone(), last.clone());
+    let round = Arc::new(AtomicU64::new(0));
+    let (b, r, l, go) = (
+        before.clone(),
+        returned.clone(),
+        last.clone(),
+        round.clone(),
+    );
     let (tid, addr, j) = worker(u, move |_, _| {
-        for _ in 0..n {
+        for i in 0..n as u64 {
             let mut c = 0u8;
             b.store(now_ns(), SeqCst);
             // SAFETY: reads one byte from our pipe.
@@ -185,9 +192,9 @@ fn block_detection(u: U, n: usize) -> (Vec<f64>, Vec<f64>) {
             let t = now_ns();
             r.store(t, SeqCst);
             l.store(t, SeqCst);
-            // Runs user code until parked; `last` is the last moment it ran.
-            let spin_end = t + 5_000_000;
-            while now_ns() < spin_end && l.load(SeqCst) != 0 {
+            // Runs user code until parked (`last`: the last moment it ran), at most 5 ms, and
+            // until the server has started the next round.
+            while now_ns() < t + 5_000_000 && go.load(SeqCst) == i {
                 l.store(now_ns(), SeqCst);
             }
         }
@@ -228,13 +235,20 @@ fn block_detection(u: U, n: usize) -> (Vec<f64>, Vec<f64>) {
             eprintln!("iteration {i}: run -> {r:?}, worker state {ws:#x}");
         }
         detect.push((t1 - before.load(SeqCst)) as f64);
+        let written = now_ns();
         // SAFETY: writes one byte to our pipe.
         unsafe { libc::write(wr, b"x".as_ptr().cast(), 1) };
         progress.store(2 * i as u64 + 1, SeqCst);
         srv.wait_runnable(addr);
         std::thread::sleep(Duration::from_micros(200));
-        unmanaged.push((last.load(SeqCst) - returned.load(SeqCst)) as f64);
-        last.store(0, SeqCst);
+        // Parked before its read() even returned to user code: no window at all.
+        let ret = returned.load(SeqCst);
+        unmanaged.push(if ret < written {
+            0.0
+        } else {
+            (last.load(SeqCst) - ret) as f64
+        });
+        round.store(i as u64 + 1, SeqCst);
     }
     let _ = srv.run(tid);
     j.join().unwrap();
@@ -334,6 +348,10 @@ fn main() {
         ring_wakeups: true,
         ..Options::default()
     });
+    let emu_proc = Emulated::with_options(Options {
+        detector: Detector::ProcStat,
+        ..Options::default()
+    });
     let mut rows: Vec<(String, (f64, f64))> = Vec::new();
     rows.push((
         "futex ping-pong, same CPU".into(),
@@ -386,6 +404,15 @@ fn main() {
     ));
     rows.push((
         "emulation, ring wakeups: returned → parked".into(),
+        stats(w),
+    ));
+    let (d, w) = block_detection(emu_proc, m);
+    rows.push((
+        "emulation, /proc fallback: block → server ret.".into(),
+        stats(d),
+    ));
+    rows.push((
+        "emulation, /proc fallback: returned → parked".into(),
         stats(w),
     ));
     let floor = rows[0].1 .0;

@@ -23,48 +23,62 @@
 //!   (`perf_event_open(PERF_TYPE_SOFTWARE, PERF_COUNT_SW_DUMMY, context_switch = 1,
 //!   exclude_kernel = 1)`, 1+1 pages, allowed unprivileged at `perf_event_paranoid` <= 2). A
 //!   switch-out record without `PERF_RECORD_MISC_SWITCH_OUT_PREEMPT` means it went to sleep in the
-//!   kernel. Whoever reads the ring plays the kernel's hooks (module `hook`): RUNNING → BLOCKED with
-//!   `blocked_ts`, push on a MULTI server's blocked list, wake the server; and when the worker
-//!   is switched in again, BLOCKED → RUNNABLE with `runnable_ts`, push on the runnable list,
-//!   wake the server (COOP rule). The worker's own sleeps inside the emulation are not blocks:
-//!   they happen with `in_emul` set under the detector's lock and their records are discarded.
-//! * **The waiting server is the observer.** While exactly one worker of a server runs on the
-//!   server's CPU, the waiting server spins at `SCHED_IDLE` reading the ring's `data_head`: it
-//!   gets the CPU only when the worker leaves it, so a block is seen in microseconds with no
-//!   IPI. After [`Options::spin`] (default 1 ms) it sleeps in `ppoll()` on an eventfd and the
-//!   rings (`wakeup_watermark = 1`: every record wakes it, ~15–20 µs through an IPI). See the
-//!   `roundtrip` example for the measured numbers.
+//!   kernel. Whoever reads the ring plays the kernel's hooks (module `hook`): RUNNING → BLOCKED
+//!   with `blocked_ts`, push on a MULTI server's blocked list, wake the server; and once the
+//!   worker has been switched in again, BLOCKED → RUNNABLE with `runnable_ts`, push on the
+//!   runnable list, wake the server (COOP rule). A block is published when the worker is seen
+//!   asleep (level); its end when a switch-in was seen since the last look (edge), so a worker
+//!   that returned and blocked again unobserved is still reported RUNNABLE. The worker's own
+//!   sleeps inside the emulation are not blocks: they happen with `in_emul` set under the
+//!   detector's lock, and their records are discarded.
+//! * **The waiting server is the observer.** While one worker of a server is RUNNING on the
+//!   server's CPU, the waiting server spins at `SCHED_IDLE` peeking at the ring (lock-free): it
+//!   gets the CPU only when the worker leaves it, so a block is seen in microseconds with no IPI.
+//!   After [`Options::spin`] (default 1 ms), or with no running worker, it sleeps in a futex
+//!   wait on its `state` word bounded by a watchdog period (50 µs doubling to 2 ms) after which
+//!   it reads the rings again. Rings raise no wakeups by default: with `wakeup_watermark = 1`
+//!   ([`Options::ring_wakeups`]) a sleeping server is woken by every record, but each record
+//!   then costs the worker an IPI, which took the round trip from ~2 µs to ~28 µs here.
+//! * **Blocked workers are demoted.** A worker published BLOCKED is moved to `SCHED_IDLE` (if
+//!   it may come back: root or `RLIMIT_NICE`), and back to `SCHED_OTHER` when it is made
+//!   RUNNING. When its syscall returns it therefore runs only on time its server's CPU (to which
+//!   it is pinned) would leave idle, instead of taking that CPU from the server.
 //! * **Fallback.** Where perf is refused (`perf_event_paranoid` 3, seccomp, the per-user
 //!   mlock budget of about 1,150 rings used up) or [`Detector::ProcStat`] is chosen (also with
-//!   `UMCG_EMUL_DETECTOR=proc` for [`Emulated::get`]), the server's wait is a futex wait whose
-//!   timeout is a watchdog period (50 µs doubling to 5 ms) at which it reads
-//!   `/proc/self/task/<tid>/stat` of its workers: `S`/`D` is a block, anything else runs. The
-//!   emulation's own calls (yield, unregister, kick) wake the server directly in both modes.
+//!   `UMCG_EMUL_DETECTOR=proc` for [`Emulated::get`]), the watchdog reads
+//!   `/proc/self/task/<tid>/stat` of the server's workers instead: `S`/`D` is a block, anything
+//!   else runs. The emulation's own calls (yield, unregister, kick, timeouts) wake the server
+//!   directly in both modes.
 //!
 //! # Limits (what a userspace emulation cannot do)
 //!
 //! * **A worker returning from a blocking syscall runs user code** until the emulation stops
 //!   it: the kernel parks it before it returns to user space, the emulation can only react
-//!   after the fact. The rule is: as soon as an observer sees it switched in, it is made
-//!   RUNNABLE and queued exactly as the kernel would (so the server learns promptly), and it is
-//!   sent `SIGURG` (module `signal`), whose handler parks it until a server makes it RUNNING; a
-//!   worker also parks at its next emulation call. In that window (observer latency plus signal
-//!   delivery: a few µs while the server spins, ~20–60 µs when it sleeps, up to the next
-//!   emulation call of the worker or its server when nobody watches) the worker runs while its
-//!   state says RUNNABLE, and CPU concurrency can exceed the number of servers.
-//! * **Blocks shorter than the detection latency** are not reported when nobody observed them
-//!   in time: the detector is level-triggered, and a worker that is running again when its
-//!   ring is read is treated as never having blocked.
+//!   after the fact. The rule: as soon as an observer sees it switched in, it is made RUNNABLE
+//!   and queued exactly as the kernel would (so the server learns promptly), and it is sent
+//!   `SIGURG` (module `signal`), whose handler parks it until a server makes it RUNNING; a
+//!   worker also parks at its next emulation call. In that window it runs while its state says
+//!   RUNNABLE. It runs on its server's CPU only, at `SCHED_IDLE`, so CPU concurrency does not
+//!   exceed the servers' CPUs, but it does use CPU time the kernel would not have given it.
+//!   The window is the observer's latency plus signal delivery: measured by the `roundtrip`
+//!   example ("read returned → worker parked"): ~90 µs median with the server asleep on its
+//!   watchdog timer; unbounded when nobody observes (server busy in its own code, and the
+//!   worker makes no emulation call).
+//! * **Blocks shorter than the detection latency** of a RUNNING worker are not reported when
+//!   nobody looked in time: such a block is indistinguishable from a slow syscall.
 //! * **Preemption** (`UMCG_TF_PREEMPT` + kick) reaches a worker running user code through the
 //!   park signal, a few µs after the kick; without the handler (the program owns `SIGURG`, or
 //!   [`Options::park_signal`] is off) only at its next emulation call.
 //! * **The park signal can interrupt a syscall** that the worker entered again before the
 //!   signal arrived: restartable calls restart (`SA_RESTART`), `nanosleep`/`poll`-like calls
 //!   return `EINTR`.
+//! * **Detection latency depends on the CPU being free.** A `SCHED_IDLE` spinner runs only when
+//!   its CPU has nothing else to run: on a loaded machine a block is seen when the competing
+//!   threads yield, or at the next watchdog period (≤ 2 ms).
 //! * **Not emulated**: the kernel's `SIGKILL` on protocol violations (the `!MULTI` `next_tid`
-//!   check), the signal-context `EOPNOTSUPP`, blocks in page faults only as far as perf sees
-//!   them (it does), and registrations are per instance ([`Emulated::get`] is the process-wide
-//!   one).
+//!   check), the signal-context `EOPNOTSUPP`, and cross-instance use (registrations are per
+//!   instance; [`Emulated::get`] is the process-wide one). A worker registering with `MULTI` or
+//!   `COOP` gets `EINVAL` (the kernel's reading of that case is open, `umcg-abi.md` §2.4 note).
 //! * **Thread exit without unregistering** removes the task from the registry (naming it gives
 //!   `ESRCH`) and wakes its server; its `umcg_task` is not touched again.
 //!
