@@ -13,7 +13,8 @@
 #              passed into the guest),
 #              BENCH_GUEST_ONLY (report --only list), BENCH_GUEST_TIMEOUT (s, default 3000),
 #              BENCH_KERNEL_DIR (a directory with a bzImage: no build),
-#              BENCH_NO_UMCG=1 (tokio and the floor only).
+#              BENCH_NO_UMCG=1 (tokio and the floor only), BENCH_SNAPSHOT=1 (build HEAD, not the
+#              working tree: see common.sh).
 set -euo pipefail
 
 # The whole script is one function, parsed before it runs: editing the file while it runs
@@ -24,6 +25,8 @@ main() {
     repo=$(cd .. && pwd)
     ks=$repo/kernel/scripts
     export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$bench_dir/target}"
+    # shellcheck source=common.sh
+    . "$bench_dir/common.sh"
     say() { printf 'guest.sh: %s\n' "$*" >&2; }
 
     for s in build.sh mkinitramfs.sh run-guest.sh; do
@@ -32,13 +35,8 @@ main() {
     runs=("$@")
     [ ${#runs[@]} -gt 0 ] || runs=(smp1 smp2)
 
-    feature_args=()
-    if [ -n "${BENCH_NO_UMCG:-}" ] || ! cargo build --release --bin report >/dev/null 2>&1; then
-        echo "${0##*/}: without the umcg side (BENCH_NO_UMCG set, or the umcg runtime does not build): tokio and the floor only" >&2
-        feature_args=(--no-default-features)
-    fi
-    cargo build --release "${feature_args[@]}" --bin report
-    report=$CARGO_TARGET_DIR/release/report
+    BENCH_DIR=$bench_dir REPO_DIR=$repo build_report
+    report=$REPORT
 
     # A cached kernel for the current series needs no build and no lock; otherwise build it
     # under the machine's kernel build lock. BENCH_KERNEL_DIR names a directory with a bzImage
@@ -59,7 +57,7 @@ main() {
 
     work=$CARGO_TARGET_DIR/guest
     mkdir -p "$work"
-    env_in_guest="BENCH_QUICK=${BENCH_QUICK:-} BENCH_IDLE_WAIT_MS=${BENCH_IDLE_WAIT_MS:-} BENCH_KEEP_ALIVE_MS=${BENCH_KEEP_ALIVE_MS:-} RUST_BACKTRACE=1"
+    env_in_guest="BENCH_QUICK=${BENCH_QUICK:-} BENCH_IDLE_WAIT_MS=${BENCH_IDLE_WAIT_MS:-} BENCH_KEEP_ALIVE_MS=${BENCH_KEEP_ALIVE_MS:-} BENCH_JOB_TIMEOUT_S=${BENCH_JOB_TIMEOUT_S:-} RUST_BACKTRACE=1"
     only=${BENCH_GUEST_ONLY:+--only $BENCH_GUEST_ONLY}
 
     for run in "${runs[@]}"; do
@@ -69,7 +67,7 @@ main() {
         *) say "unknown run '$run' (smp1 or smp2)"; exit 2 ;;
         esac
         cmd="$env_in_guest /opt/umcg/bin/report --markers --contenders tokio,umcg-kernel,umcg-emulated"
-        cmd+=" --repeat $repeat --tmpdir /tmp/umcg-benches --place '$place' $only"
+        cmd+=" --repeat $repeat --tmpdir /tmp/umcg-benches --place '$place' --source '$SOURCE' $only"
         "$ks/mkinitramfs.sh" -o "$work/$run.cpio" -c "$cmd" -e "$report=/opt/umcg/bin"
         say "running the report in the guest ($run)"
         status=0

@@ -7,27 +7,26 @@
 #      and written to RESULTS.md as the section "host" (criterion's means in extra columns).
 # Environment: BENCH_QUICK=1 for a smoke run (short measurements); BENCH_SKIP_CRITERION=1 to
 # run only the report; BENCH_KEEP_ALIVE_MS (idle timeout of both runtimes for the burst, default
-# 1000) and BENCH_IDLE_WAIT_MS (wait before threads are recounted, default keep-alive + 2000); BENCH_NO_UMCG=1 to leave the umcg side out; extra arguments go to the
-# report binary (e.g. --only rt_multi,round_trip).
+# 1000) and BENCH_IDLE_WAIT_MS (wait before threads are recounted, default keep-alive + 2000);
+# BENCH_NO_UMCG=1 to leave the umcg side out; BENCH_SNAPSHOT=1 to build the repository's HEAD
+# instead of the working tree (common.sh); BENCH_PLACE to describe the machine; BENCH_JOB_TIMEOUT_S.
+# Extra arguments go to the report binary (e.g. --only rt_multi,round_trip).
 set -euo pipefail
 
 # The whole script is one function, parsed before it runs: editing the file while it runs
 # (a long guest run) cannot change what the running copy does.
 main() {
     cd "$(dirname "$0")"
-    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-
-    feature_args=()
-    if [ -n "${BENCH_NO_UMCG:-}" ] || ! cargo build --release --bin report >/dev/null 2>&1; then
-        echo "${0##*/}: without the umcg side (BENCH_NO_UMCG set, or the umcg runtime does not build): tokio and the floor only" >&2
-        feature_args=(--no-default-features)
-    fi
-    cargo build --release "${feature_args[@]}" --bin report
+    local bench_dir=$PWD
+    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$bench_dir/target}"
+    # shellcheck source=common.sh
+    . "$bench_dir/common.sh"
+    BENCH_DIR=$bench_dir REPO_DIR=$(cd .. && pwd) build_report
     if [ -z "${BENCH_SKIP_CRITERION:-}" ]; then
-        cargo bench "${feature_args[@]}" --benches
+        cargo bench "${FEATURE_ARGS[@]}" --benches
     fi
-    place="host (shared 2-vCPU machine: smoke numbers)"
-    "$CARGO_TARGET_DIR/release/report" --out RESULTS.md --section host --place "$place" \
+    local place="host, ${BENCH_PLACE:-shared 2-vCPU machine: smoke numbers}"
+    "$REPORT" --out "$bench_dir/RESULTS.md" --section host --place "$place" --source "$SOURCE" \
         --criterion-dir "$CARGO_TARGET_DIR/criterion" --tmpdir "$CARGO_TARGET_DIR/bench-tmp" "$@"
 }
 

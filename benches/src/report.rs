@@ -27,6 +27,8 @@ pub struct Options {
     pub criterion_dir: Option<PathBuf>,
     /// Where the numbers come from: `host`, `guest -smp 1 -icount shift=0`, ...
     pub place: String,
+    /// What was built: the commit, and whether the working tree had changes.
+    pub source: String,
     /// Directory for the file-read workload's data file.
     pub tmpdir: PathBuf,
     /// Each measurement is repeated this many times; the table shows the median and the spread.

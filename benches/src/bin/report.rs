@@ -2,7 +2,7 @@
 //! markdown report; with `--out FILE` also writes it into FILE as the section `--section`.
 //!
 //! ```text
-//! report [--out RESULTS.md] [--section host] [--place TEXT] [--criterion-dir DIR]
+//! report [--out RESULTS.md] [--section host] [--place TEXT] [--source TEXT] [--criterion-dir DIR]
 //!        [--contenders tokio,umcg] [--repeat K] [--only rt_multi,spawn_blocking,...]
 //!        [--tmpdir DIR] [--markers]
 //! report --splice MARKDOWN_FILE --out RESULTS.md --section NAME
@@ -26,7 +26,7 @@ const MARK_END: &str = "==== umcg-benches report end ====";
 
 fn usage() -> ! {
     eprintln!(
-        "usage: report [--out FILE] [--section NAME] [--place TEXT] [--criterion-dir DIR] \
+        "usage: report [--out FILE] [--section NAME] [--place TEXT] [--source TEXT] [--criterion-dir DIR] \
          [--contenders tokio,umcg,umcg-kernel,umcg-emulated] [--repeat K] [--only WORDS] [--tmpdir DIR] [--markers] | --splice FILE --out FILE --section NAME"
     );
     std::process::exit(2)
@@ -38,6 +38,7 @@ fn main() {
         contenders: vec![Contender::Tokio, Contender::parse("umcg").expect("label")],
         criterion_dir: None,
         place: "host".into(),
+        source: "unknown (run through benches/run.sh or guest.sh to record the commit)".into(),
         tmpdir: std::env::temp_dir().join("umcg-benches"),
         repeat: 1,
         only: Vec::new(),
@@ -51,6 +52,7 @@ fn main() {
             "--out" => out = Some(val().into()),
             "--section" => section = val(),
             "--place" => opts.place = val(),
+            "--source" => opts.source = val(),
             "--criterion-dir" => opts.criterion_dir = Some(val().into()),
             "--tmpdir" => opts.tmpdir = val().into(),
             "--splice" => splice = Some(val().into()),

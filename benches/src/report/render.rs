@@ -44,6 +44,7 @@ fn header(r: &Results, s: &mut String) {
         machine::backend_detected()
     );
     let _ = writeln!(s, "| date | {} |", machine::utc_now());
+    let _ = writeln!(s, "| source | {} |", o.source);
     let _ = writeln!(
         s,
         "| mode | {mode}; each figure the median of {} run(s), ± half the spread |",
