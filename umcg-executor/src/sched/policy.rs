@@ -131,3 +131,35 @@ pub(crate) fn server_choice(
         ServerChoice::Idle
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::{server_choice, should_yield, ServerChoice::*};
+
+    #[test]
+    fn unfinished_work_goes_first() {
+        assert_eq!(server_choice(true, true, true, true), Resume);
+        assert_eq!(server_choice(true, false, false, false), Resume);
+    }
+
+    #[test]
+    fn driver_and_preempted_closures_take_turns() {
+        assert_eq!(server_choice(false, true, true, true), Drive);
+        assert_eq!(server_choice(false, true, true, false), ResumePreempted);
+        assert_eq!(server_choice(false, true, false, true), ResumePreempted);
+    }
+
+    #[test]
+    fn nothing_to_do_is_idle() {
+        assert_eq!(server_choice(false, false, true, true), Drive);
+        assert_eq!(server_choice(false, false, false, true), Idle);
+    }
+
+    #[test]
+    fn driver_yields_to_unfinished_at_once_and_to_preempted_after_a_slice() {
+        assert!(should_yield(1, 0, false));
+        assert!(!should_yield(0, 1, false));
+        assert!(should_yield(0, 1, true));
+        assert!(!should_yield(0, 0, true));
+    }
+}
