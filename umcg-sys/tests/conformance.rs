@@ -42,6 +42,7 @@ conformance!(
     preemption_with_kick,
     worker_wait_timeout,
     multi_blocked_list,
+    coop_enqueue_does_not_wake_a_busy_server,
     worker_exit_without_unregister,
 );
 
@@ -490,6 +491,54 @@ fn multi_blocked_list(u: U) {
         // SAFETY: closes the pipe made above.
         unsafe { (libc::close(fds[0]), libc::close(fds[1])) };
     }
+}
+
+/// `UMCG_CTL_COOP`: a runnable enqueue (a yield) does not wake a server that is busy
+/// (`next_tid != 0`); the server learns of it at its next drain of the runnable list.
+fn coop_enqueue_does_not_wake_a_busy_server(u: U) {
+    let mut s = Server::register(u, UMCG_CTL_MULTI | UMCG_CTL_COOP);
+    let done = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (d, st) = (done.clone(), stop.clone());
+    let yielder = Worker::spawn(u, gettid(), move |c| {
+        while !st.load(SeqCst) {
+            std::hint::spin_loop();
+        }
+        c.state()
+            .store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
+        assert_eq!(errno(c.u.wait(UMCG_WAIT_ENQUEUE, 0)), None);
+        End::Unregister
+    });
+    let y_addr = yielder.addr;
+    let runner = Worker::spawn(u, gettid(), move |_| {
+        // Busy (no block) until the yield is queued, and 20 ms more.
+        let t0 = Instant::now();
+        while task_state_at(y_addr) != UMCG_TASK_RUNNABLE && t0.elapsed() < STEP {
+            std::hint::spin_loop();
+        }
+        let t1 = Instant::now();
+        while t1.elapsed() < Duration::from_millis(20) {
+            std::hint::spin_loop();
+        }
+        d.store(true, SeqCst);
+        End::Unregister
+    });
+    s.wait_runnable(yielder.addr);
+    s.wait_runnable(runner.addr);
+    assert_eq!(
+        errno(s.wait(yielder.tid, deadline(Duration::from_millis(10)))),
+        Some(libc::ETIMEDOUT)
+    );
+    stop.store(true, SeqCst);
+    assert_eq!(errno(s.run(&runner)), None);
+    assert!(
+        done.load(SeqCst),
+        "a COOP server with next_tid != 0 was woken by an enqueue"
+    );
+    s.wait_runnable(yielder.addr);
+    assert_eq!(errno(s.run(&yielder)), None);
+    runner.join();
+    yielder.join();
 }
 
 /// A worker thread that exits while registered stops being a UMCG task: naming it gives

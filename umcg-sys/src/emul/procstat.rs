@@ -29,3 +29,33 @@ impl ProcStat {
         Some(matches!(letter, b'S' | b'D'))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ProcStat;
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn running_thread_is_not_sleeping_and_a_blocked_one_is() {
+        let me = ProcStat::open(crate::gettid()).unwrap();
+        assert_eq!(me.sleeping(), Some(false), "the reader itself runs");
+        let (tx, rx) = mpsc::channel();
+        let (done_tx, done_rx) = mpsc::channel::<()>();
+        let t = std::thread::spawn(move || {
+            tx.send(crate::gettid()).unwrap();
+            let _ = done_rx.recv();
+        });
+        let other = ProcStat::open(rx.recv().unwrap()).unwrap();
+        let end = Instant::now() + Duration::from_secs(5);
+        while other.sleeping() != Some(true) {
+            assert!(
+                Instant::now() < end,
+                "a thread blocked in recv() never showed S"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        done_tx.send(()).unwrap();
+        t.join().unwrap();
+    }
+}

@@ -137,3 +137,52 @@ pub(crate) fn probe_writable(ptr: *mut umcg_task) -> io::Result<()> {
         Err(io::Error::from_raw_os_error(libc::EFAULT))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::{UMCG_TASK_BLOCKED, UMCG_TASK_RUNNABLE, UMCG_TASK_RUNNING};
+
+    #[test]
+    fn transition_keeps_user_bits_and_clears_flags() {
+        let mut t = Box::new(umcg_task::server(1));
+        t.state = UMCG_TASK_RUNNING | UMCG_TF_PREEMPT | 0xabcd_0000;
+        // SAFETY: `t` outlives the handle.
+        let h = unsafe { UserTask::new(&mut *t) };
+        assert_eq!(
+            h.transition(UMCG_TASK_RUNNABLE, UMCG_TASK_RUNNING)
+                .unwrap_err()
+                .raw_os_error(),
+            Some(libc::EAGAIN)
+        );
+        h.transition(UMCG_TASK_RUNNING, UMCG_TASK_BLOCKED).unwrap();
+        assert_eq!(
+            h.state().load(Ordering::SeqCst),
+            UMCG_TASK_BLOCKED | 0xabcd_0000
+        );
+    }
+
+    #[test]
+    fn unmapped_memory_is_efault() {
+        // SAFETY: maps one inaccessible page, unmapped below.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                4096,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert!(read_checked(p.cast()).is_ok(), "readable page");
+        let err = probe_writable(p.cast()).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EFAULT), "read-only page");
+        // SAFETY: the mapping made above.
+        unsafe { libc::mprotect(p, 4096, libc::PROT_NONE) };
+        let err = read_checked(p.cast()).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EFAULT));
+        // SAFETY: the mapping made above.
+        unsafe { libc::munmap(p, 4096) };
+    }
+}

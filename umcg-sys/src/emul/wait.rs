@@ -159,7 +159,8 @@ fn server_wait(me: &Entry, part: &ServerPart, deadline: Deadline) -> io::Result<
                     sched::set_idle(0, true);
                     idle = true;
                 }
-                spin(me, w, spin_until);
+                let until = spin_until.min(Instant::now() + left.min(Duration::from_secs(1)));
+                spin(me, w, until);
             }
             None => {
                 if idle {
