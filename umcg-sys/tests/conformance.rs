@@ -43,6 +43,7 @@ conformance!(
     worker_wait_timeout,
     multi_blocked_list,
     coop_enqueue_does_not_wake_a_busy_server,
+    orphaned_worker_cannot_enqueue,
     worker_exit_without_unregister,
 );
 
@@ -75,6 +76,13 @@ fn ctl_errnos(u: U) {
         ctl(u, reg, std::ptr::null_mut(), MONO),
         Some(libc::EINVAL),
         "NULL"
+    );
+    let mut w = Box::new(umcg_task::worker(me));
+    let wflags = reg | UMCG_CTL_WORKER | UMCG_CTL_MULTI;
+    assert_eq!(
+        ctl(u, wflags, &mut *w, MONO),
+        Some(libc::EINVAL),
+        "worker with MULTI"
     );
     for poke in [
         |t: &mut umcg_task| t.next_tid = 1,
@@ -161,6 +169,12 @@ fn ctl_errnos(u: U) {
         Some(libc::EINVAL),
         "kind"
     );
+    let multi = UMCG_CTL_UNREGISTER | UMCG_CTL_MULTI;
+    assert_eq!(
+        ctl(u, multi, p, 0),
+        Some(libc::EINVAL),
+        "UNREGISTER with a server flag"
+    );
     state_at(p as u64).store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
     assert_eq!(
         ctl(u, UMCG_CTL_UNREGISTER, p, 0),
@@ -204,6 +218,10 @@ fn wait_and_kick_errnos(u: U) {
         Some(libc::EINVAL),
         "ENQUEUE by a server"
     );
+    back_to_running(&s);
+    s.state()
+        .store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
+    assert_eq!(errno(u.wait(0, -1)), Some(libc::EINVAL), "negative timeout");
     back_to_running(&s);
     assert_eq!(
         errno(u.wait(0, 0)),
@@ -541,19 +559,42 @@ fn coop_enqueue_does_not_wake_a_busy_server(u: U) {
     yielder.join();
 }
 
-/// A worker thread that exits while registered stops being a UMCG task: naming it gives
-/// `ESRCH` (after its exit completes), and its server keeps working.
+/// When its server is gone, a worker's `UMCG_WAIT_ENQUEUE` fails with `ESRCH`, RUNNING.
+fn orphaned_worker_cannot_enqueue(u: U) {
+    let mut s = Server::register(u, 0);
+    let gone = Arc::new(AtomicBool::new(false));
+    let g = gone.clone();
+    let w = Worker::spawn(u, gettid(), move |c| {
+        let t0 = Instant::now();
+        while !g.load(SeqCst) && t0.elapsed() < STEP {
+            std::hint::spin_loop();
+        }
+        c.state()
+            .store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
+        assert_eq!(errno(c.u.wait(UMCG_WAIT_ENQUEUE, 0)), Some(libc::ESRCH));
+        assert_eq!(c.state().load(SeqCst) & UMCG_TASK_MASK, UMCG_TASK_RUNNING);
+        End::Unregister
+    });
+    s.wait_runnable(w.addr);
+    assert_eq!(
+        errno(s.wait(w.tid, deadline(Duration::from_millis(10)))),
+        Some(libc::ETIMEDOUT)
+    );
+    drop(s);
+    gone.store(true, SeqCst);
+    w.join();
+}
+
+/// A worker thread that exits while registered is unregistered (state NONE) and its server is
+/// woken; naming it afterwards gives `ESRCH`, and the server keeps working.
 fn worker_exit_without_unregister(u: U) {
     let mut s = Server::register(u, 0);
     let w = Worker::spawn(u, gettid(), |_| End::Exit);
     s.wait_runnable(w.addr);
-    let r = errno(s.wait(w.tid, deadline(Duration::from_millis(500))));
-    assert!(
-        matches!(r, None | Some(libc::ETIMEDOUT)),
-        "server wait after worker exit: {r:?}"
-    );
-    let tid = w.tid;
+    assert_eq!(errno(s.run(&w)), None, "woken by the worker's exit");
+    let (tid, addr) = (w.tid, w.addr);
     w.join();
+    assert_eq!(task_state_at(addr), UMCG_TASK_NONE);
     let end = Instant::now() + STEP;
     while errno(u.kick(0, tid)) != Some(libc::ESRCH) {
         assert!(Instant::now() < end, "exited worker still a UMCG task");

@@ -30,7 +30,9 @@ pub(crate) fn ctl(
     }
     match flags & UMCG_CTL_CMD_MASK {
         UMCG_CTL_REGISTER => register(emu, flags, ptr, which_clock),
-        UMCG_CTL_UNREGISTER => unregister(emu, flags, ptr),
+        UMCG_CTL_UNREGISTER if flags & (UMCG_CTL_MULTI | UMCG_CTL_COOP) == 0 => {
+            unregister(emu, flags, ptr)
+        }
         _ => Err(err(libc::EINVAL)),
     }
 }
@@ -41,7 +43,13 @@ fn register(
     ptr: *mut umcg_task,
     clock: libc::clockid_t,
 ) -> io::Result<()> {
-    if !clock::is_valid(clock) || ptr.is_null() || current::get(emu).is_some() {
+    let worker_with_server_flags =
+        flags & UMCG_CTL_WORKER != 0 && flags & (UMCG_CTL_MULTI | UMCG_CTL_COOP) != 0;
+    if !clock::is_valid(clock)
+        || current::get(emu).is_some()
+        || ptr.is_null()
+        || worker_with_server_flags
+    {
         return Err(err(libc::EINVAL));
     }
     let t = task::read_checked(ptr)?;
@@ -61,9 +69,6 @@ fn register(
         let task = unsafe { UserTask::new(ptr) };
         register_server(emu, flags, task, clock)
     } else {
-        if flags & (UMCG_CTL_MULTI | UMCG_CTL_COOP) != 0 {
-            return Err(err(libc::EINVAL));
-        }
         if emu
             .lookup(t.server_tid)
             .is_none_or(|s| s.server().is_none())

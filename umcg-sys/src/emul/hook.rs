@@ -170,8 +170,9 @@ pub(crate) fn exit(w: &Entry) {
     part.in_emul.store(false, Ordering::SeqCst);
 }
 
-/// Sleeps until the task's state is RUNNING.
+/// Sleeps until the task's state is RUNNING, with its signals held pending.
 pub(crate) fn park(t: &Entry) {
+    let _masked = signal::Masked::all();
     loop {
         let s = t.task.state().load(Ordering::SeqCst);
         if task_state(s) == UMCG_TASK_RUNNING {

@@ -318,12 +318,14 @@ impl Emulated {
         }
     }
 
-    /// The thread of `e` exited while registered.
+    /// The thread of `e` exited while registered: it is unregistered (state NONE, bits 16–31
+    /// kept) and a worker's server is woken whatever COOP says.
     fn forget(&self, e: &Entry) {
         if let Some(part) = e.worker() {
             let _probe = part.probe.lock();
             part.gone.store(true, Ordering::SeqCst);
         }
+        let _ = e.task.transition_if(|_| true, crate::abi::UMCG_TASK_NONE);
         self.remove(e);
     }
 }

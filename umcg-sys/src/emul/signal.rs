@@ -46,6 +46,30 @@ impl Drop for InCall {
     }
 }
 
+/// Blocks every signal of the calling thread until dropped. A worker waiting to be run keeps
+/// its signals pending, as in the kernel, so that its handlers run as managed time.
+pub(crate) struct Masked(libc::sigset_t);
+
+impl Masked {
+    pub(crate) fn all() -> Self {
+        // SAFETY: sigset_t values are initialised by sigfillset/pthread_sigmask before use.
+        unsafe {
+            let mut all: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut all);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
+            Self(old)
+        }
+    }
+}
+
+impl Drop for Masked {
+    fn drop(&mut self) {
+        // SAFETY: restores the mask saved by `all`.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.0, std::ptr::null_mut()) };
+    }
+}
+
 /// Sets (or clears, with null) the calling thread's worker entry for the handler.
 ///
 /// The pointer must stay valid until it is cleared again by the same thread.

@@ -48,7 +48,10 @@ fn reset_running(me: &Entry) {
 
 fn wait_registered(me: &Arc<Entry>, flags: u32, abs_timeout: i64) -> io::Result<()> {
     let enqueue = flags & UMCG_WAIT_ENQUEUE != 0;
-    if flags & !UMCG_WAIT_ENQUEUE != 0 || (enqueue && (abs_timeout != 0 || me.server().is_some())) {
+    if flags & !UMCG_WAIT_ENQUEUE != 0
+        || abs_timeout < 0
+        || (enqueue && (abs_timeout != 0 || me.server().is_some()))
+    {
         return Err(err(libc::EINVAL));
     }
     if me.task.task_state() != UMCG_TASK_RUNNABLE {
@@ -57,6 +60,17 @@ fn wait_registered(me: &Arc<Entry>, flags: u32, abs_timeout: i64) -> io::Result<
     me.task
         .state()
         .fetch_and(!UMCG_TF_COND_WAIT, Ordering::SeqCst);
+    if let Some(part) = me.server() {
+        // The kernel publishes the blocks of the server's workers first and returns at once
+        // if there were any (without acting on next_tid).
+        observe_all(&lock_workers(part));
+        if me.task.task_state() == UMCG_TASK_RUNNING {
+            return Ok(());
+        }
+    }
+    if enqueue && me.emu.server_of(me).is_none() {
+        return Err(err(libc::ESRCH));
+    }
     switch_to_next(me)?;
     if enqueue {
         hook::enqueue(me, false);
@@ -111,6 +125,7 @@ fn switch_to_next(me: &Entry) -> io::Result<()> {
 /// A worker waits on its state word. On timeout it is queued and its server woken, and it
 /// keeps waiting; once run it returns `ETIMEDOUT`.
 fn worker_wait(me: &Entry, deadline: Deadline) -> io::Result<()> {
+    let _masked = signal::Masked::all();
     let mut timed_out = false;
     loop {
         let s = me.task.state().load(Ordering::SeqCst);
@@ -118,12 +133,16 @@ fn worker_wait(me: &Entry, deadline: Deadline) -> io::Result<()> {
             break;
         }
         match deadline.remaining() {
-            Some(left) => futex::wait(me.task.state(), s, finite(left)),
+            Some(left) => {
+                futex::wait(me.task.state(), s, finite(left));
+            }
             None if !timed_out => {
                 timed_out = true;
                 hook::enqueue(me, false);
             }
-            None => futex::wait(me.task.state(), s, None),
+            None => {
+                futex::wait(me.task.state(), s, None);
+            }
         }
     }
     if let Some(part) = me.worker() {
@@ -141,11 +160,7 @@ fn server_wait(me: &Entry, part: &ServerPart, deadline: Deadline) -> io::Result<
     let mut idle = false;
     let mut watchdog = WATCHDOG_MIN;
     let r = loop {
-        let workers = part
-            .workers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let workers = lock_workers(part);
         observe_all(&workers);
         if me.task.task_state() == UMCG_TASK_RUNNING {
             break Ok(());
@@ -167,7 +182,9 @@ fn server_wait(me: &Entry, part: &ServerPart, deadline: Deadline) -> io::Result<
                     sched::set_idle(0, false);
                     idle = false;
                 }
-                sleep_once(me, part, &workers, left, &mut watchdog);
+                if sleep_once(me, part, &workers, left, &mut watchdog) {
+                    break Err(err(libc::EINTR));
+                }
             }
         }
     };
@@ -175,6 +192,14 @@ fn server_wait(me: &Entry, part: &ServerPart, deadline: Deadline) -> io::Result<
         sched::set_idle(0, false);
     }
     r
+}
+
+/// A snapshot of the server's workers.
+fn lock_workers(part: &ServerPart) -> Vec<Arc<Entry>> {
+    part.workers
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
 }
 
 /// Runs the block and wake hooks for every worker of this server whose detector is free.
@@ -249,7 +274,7 @@ fn sleep_once(
     workers: &[Arc<Entry>],
     left: Duration,
     watchdog: &mut Duration,
-) {
+) -> bool {
     let mut fds = vec![libc::pollfd {
         fd: std::os::fd::AsRawFd::as_raw_fd(&part.eventfd),
         events: libc::POLLIN,
@@ -281,14 +306,16 @@ fn sleep_once(
         left
     };
     if fds.len() > 1 {
-        poll_sleep(me, part, &mut fds, limit);
+        poll_sleep(me, part, &mut fds, limit)
     } else {
-        futex_sleep(me, part, limit);
+        futex_sleep(me, part, limit)
     }
 }
 
-fn poll_sleep(me: &Entry, part: &ServerPart, fds: &mut [libc::pollfd], limit: Duration) {
+/// Returns whether a signal interrupted the sleep.
+fn poll_sleep(me: &Entry, part: &ServerPart, fds: &mut [libc::pollfd], limit: Duration) -> bool {
     part.sleep.store(sleep::POLL, Ordering::SeqCst);
+    let mut interrupted = false;
     if me.task.task_state() != UMCG_TASK_RUNNING {
         let ts = finite(limit).map(|d| libc::timespec {
             tv_sec: d.as_secs() as libc::time_t,
@@ -299,7 +326,7 @@ fn poll_sleep(me: &Entry, part: &ServerPart, fds: &mut [libc::pollfd], limit: Du
             .map_or(std::ptr::null(), |t| t as *const libc::timespec);
         // SAFETY: `fds` is a live, writable pollfd array of the given length; `ts_ptr` is null or
         // points to `ts`; no signal mask.
-        unsafe {
+        let r = unsafe {
             libc::ppoll(
                 fds.as_mut_ptr(),
                 fds.len() as libc::nfds_t,
@@ -307,16 +334,19 @@ fn poll_sleep(me: &Entry, part: &ServerPart, fds: &mut [libc::pollfd], limit: Du
                 std::ptr::null(),
             )
         };
+        interrupted = r < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR);
     }
     part.sleep.store(sleep::AWAKE, Ordering::SeqCst);
     drain_eventfd(&part.eventfd);
+    interrupted
 }
 
-fn futex_sleep(me: &Entry, part: &ServerPart, limit: Duration) {
+/// Returns whether a signal interrupted the sleep.
+fn futex_sleep(me: &Entry, part: &ServerPart, limit: Duration) -> bool {
     part.sleep.store(sleep::FUTEX, Ordering::SeqCst);
     let s = me.task.state().load(Ordering::SeqCst);
-    if task_state(s) != UMCG_TASK_RUNNING {
-        futex::wait(me.task.state(), s, finite(limit));
-    }
+    let interrupted =
+        task_state(s) != UMCG_TASK_RUNNING && futex::wait(me.task.state(), s, finite(limit));
     part.sleep.store(sleep::AWAKE, Ordering::SeqCst);
+    interrupted
 }
