@@ -75,12 +75,17 @@
 //! * **Detection latency depends on the CPU being free.** A `SCHED_IDLE` spinner runs only when
 //!   its CPU has nothing else to run: on a loaded machine a block is seen when the competing
 //!   threads yield, or at the next watchdog period (≤ 2 ms).
-//! * **Not emulated**: the kernel's `SIGKILL` on protocol violations (the `!MULTI` `next_tid`
-//!   check), the signal-context `EOPNOTSUPP`, and cross-instance use (registrations are per
-//!   instance; [`Emulated::get`] is the process-wide one). A worker registering with `MULTI` or
-//!   `COOP` gets `EINVAL` (the kernel's reading of that case is open, `umcg-abi.md` §2.4 note).
-//! * **Thread exit without unregistering** removes the task from the registry (naming it gives
-//!   `ESRCH`) and wakes its server; its `umcg_task` is not touched again.
+//! * **Signals.** As in the kernel, a worker waiting to be run keeps its signals pending (they
+//!   are blocked while it parks) and a server sleeping in `umcg_wait` returns `EINTR`; a server
+//!   that is *spinning* does not see a signal (its handler runs and the spin goes on) until its
+//!   next sleep or wake-up.
+//! * **Not emulated**: `SIGSEGV` for a worker whose struct became inaccessible, `EINTR` of a
+//!   worker registration killed while it waits, and cross-instance use (registrations are per
+//!   instance; [`Emulated::get`] is the process-wide one).
+//! * **Thread exit without unregistering** unregisters the task as the kernel does (state NONE,
+//!   bits 16–31 kept; naming it gives `ESRCH`) and wakes a worker's server whatever COOP says.
+//!   This runs in the thread's TLS destructors, so the `umcg_task` must stay valid until the
+//!   thread has exited (the kernel's contract too).
 //!
 //! # Examples
 //!
