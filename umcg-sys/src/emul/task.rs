@@ -96,8 +96,8 @@ impl UserTask {
     }
 }
 
-/// Copies the 64 bytes at `ptr` through the kernel (`process_vm_readv` on ourselves), so an
-/// unmapped address is `EFAULT` instead of a crash.
+/// Copies the 64 bytes at `ptr` through the kernel (`process_vm_readv` on ourselves, or a pipe
+/// where that is refused), so an unmapped address is `EFAULT` instead of a crash.
 pub(crate) fn read_checked(ptr: *const umcg_task) -> io::Result<umcg_task> {
     let mut copy = umcg_task::default();
     let local = libc::iovec {
@@ -111,7 +111,36 @@ pub(crate) fn read_checked(ptr: *const umcg_task) -> io::Result<umcg_task> {
     // SAFETY: `local` points to our own 64-byte buffer; the kernel validates `remote`.
     let n = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
     if n == 64 {
-        Ok(copy)
+        return Ok(copy);
+    }
+    if io::Error::last_os_error().raw_os_error() != Some(libc::EFAULT) {
+        pipe_copy(ptr.cast(), (&mut copy as *mut umcg_task).cast(), 64)?;
+        return Ok(copy);
+    }
+    Err(io::Error::from_raw_os_error(libc::EFAULT))
+}
+
+/// Copies `len` bytes from `src` to `dst` through a fresh pipe: the kernel reports an
+/// inaccessible side as `EFAULT` (the fallback where `process_vm_readv`/`writev` are refused,
+/// e.g. by seccomp).
+fn pipe_copy(src: *const u8, dst: *mut u8, len: usize) -> io::Result<()> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for two fds.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel validates `src` (EFAULT); the fds are the pipe made above.
+    let wrote = unsafe { libc::write(fds[1], src.cast(), len) };
+    let read = if wrote == len as isize {
+        // SAFETY: the kernel validates `dst` (EFAULT).
+        unsafe { libc::read(fds[0], dst.cast(), len) }
+    } else {
+        -1
+    };
+    // SAFETY: closes the pipe made above.
+    unsafe { (libc::close(fds[0]), libc::close(fds[1])) };
+    if read == len as isize {
+        Ok(())
     } else {
         Err(io::Error::from_raw_os_error(libc::EFAULT))
     }
@@ -132,10 +161,13 @@ pub(crate) fn probe_writable(ptr: *mut umcg_task) -> io::Result<()> {
     // SAFETY: `local` is our own readable 8-byte buffer; the kernel validates `remote`.
     let n = unsafe { libc::process_vm_writev(libc::getpid(), &local, 1, &remote, 1, 0) };
     if n == 8 {
-        Ok(())
-    } else {
-        Err(io::Error::from_raw_os_error(libc::EFAULT))
+        return Ok(());
     }
+    if io::Error::last_os_error().raw_os_error() != Some(libc::EFAULT) {
+        let dst = ptr.cast::<u8>().wrapping_add(48);
+        return pipe_copy((&zero as *const u64).cast(), dst, 8);
+    }
+    Err(io::Error::from_raw_os_error(libc::EFAULT))
 }
 
 #[cfg(test)]
@@ -159,6 +191,25 @@ mod tests {
         assert_eq!(
             h.state().load(Ordering::SeqCst),
             UMCG_TASK_BLOCKED | 0xabcd_0000
+        );
+    }
+
+    #[test]
+    fn pipe_copy_reports_efault() {
+        let src = [7u8; 8];
+        let mut dst = [0u8; 8];
+        pipe_copy(src.as_ptr(), dst.as_mut_ptr(), 8).unwrap();
+        assert_eq!(dst, src);
+        let bad = 8usize as *mut u8;
+        assert_eq!(
+            pipe_copy(bad, dst.as_mut_ptr(), 8)
+                .unwrap_err()
+                .raw_os_error(),
+            Some(libc::EFAULT)
+        );
+        assert_eq!(
+            pipe_copy(src.as_ptr(), bad, 8).unwrap_err().raw_os_error(),
+            Some(libc::EFAULT)
         );
     }
 
