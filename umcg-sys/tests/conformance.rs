@@ -45,6 +45,7 @@ conformance!(
     coop_enqueue_does_not_wake_a_busy_server,
     orphaned_worker_cannot_enqueue,
     worker_exit_without_unregister,
+    canonical_server_loop_runs_many_workers,
 );
 
 fn ctl(u: U, flags: u32, t: *mut umcg_task, clock: libc::clockid_t) -> Option<i32> {
@@ -607,4 +608,69 @@ fn worker_exit_without_unregister(u: U) {
         Some(libc::ETIMEDOUT),
         "server still works"
     );
+}
+
+/// The canonical server loop (`umcg-abi.md` §3.6) over several workers that alternately
+/// block in `nanosleep` and yield, until all have unregistered: every worker runs to the end,
+/// and at most one of them is RUNNING at any time the server looks.
+fn canonical_server_loop_runs_many_workers(u: U) {
+    const WORKERS: usize = 6;
+    const ROUNDS: usize = 20;
+    let mut s = Server::register(u, 0);
+    let workers: Vec<Worker> = (0..WORKERS)
+        .map(|_| {
+            Worker::spawn(u, gettid(), |c| {
+                for i in 0..ROUNDS {
+                    if i % 2 == 0 {
+                        std::thread::sleep(Duration::from_micros(300));
+                    } else {
+                        c.state()
+                            .store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
+                        assert_eq!(errno(c.u.wait(UMCG_WAIT_ENQUEUE, 0)), None);
+                    }
+                }
+                End::Unregister
+            })
+        })
+        .collect();
+    let tid_of = |addr: u64| workers.iter().find(|w| w.addr == addr).unwrap().tid;
+    let end = Instant::now() + Duration::from_secs(30);
+    let mut cur: Option<u64> = None;
+    loop {
+        let running = workers
+            .iter()
+            .filter(|w| w.state() == UMCG_TASK_RUNNING)
+            .count();
+        assert!(running <= 1, "{running} workers RUNNING on a !MULTI server");
+        if workers.iter().all(|w| w.state() == UMCG_TASK_NONE) {
+            break;
+        }
+        assert!(Instant::now() < end, "workers did not finish");
+        s.state()
+            .store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
+        s.pop_runnable();
+        let next = match cur.filter(|&c| task_state_at(c) == UMCG_TASK_RUNNING) {
+            Some(c) => tid_of(c) | UMCG_TID_RUNNING,
+            None => {
+                cur = (!s.runq.is_empty()).then(|| s.runq.remove(0));
+                cur.map_or(0, tid_of)
+            }
+        };
+        s.next_tid().store(next, SeqCst);
+        let r = errno(u.wait(0, deadline(Duration::from_millis(200))));
+        assert!(
+            matches!(r, None | Some(libc::EAGAIN) | Some(libc::ETIMEDOUT)),
+            "{r:?}"
+        );
+        let consumed = s.next_tid().load(SeqCst) & UMCG_TID_RUNNING != 0;
+        if let (Some(c), false) = (cur, consumed) {
+            if next & UMCG_TID_RUNNING == 0 && task_state_at(c) == UMCG_TASK_RUNNABLE {
+                s.runq.insert(0, c);
+            }
+            cur = None;
+        }
+    }
+    for w in workers {
+        w.join();
+    }
 }
