@@ -26,6 +26,22 @@
 //! its ordering rules are documented in the `umcg` module's source; the scheduling policy in one
 //! file, `sched/policy.rs`.
 //!
+//! # Coming from tokio
+//!
+//! The names are tokio's (`Runtime`, `Builder`, `Handle`, `spawn`, `spawn_blocking`,
+//! `block_on`, `JoinHandle`, `JoinError`, `yield_now`, `time::sleep`, `time::timeout`), so code
+//! and benches port by changing the path. What differs:
+//!
+//! - `spawn_blocking` runs the closure inline on a worker, not on another thread; its queue is
+//!   bounded, with backpressure ([`task::try_spawn_blocking`]), and the number of threads is
+//!   bounded by [`runtime::Builder::max_workers`], retired after
+//!   [`runtime::Builder::thread_keep_alive`];
+//! - a blocking call inside an async task does not stall the other tasks (the server moves on
+//!   to another worker), and `block_on` may be called from inside a task for the same reason;
+//! - there is no I/O driver: use blocking std I/O in tasks (see `examples/echo_server.rs`), or
+//!   any runtime-independent async I/O crate;
+//! - shutdown does not wait for workers blocked in the kernel (they finish in the background).
+//!
 //! # Limits
 //!
 //! - Linux x86_64 only (the UMCG ABI is 64-bit).

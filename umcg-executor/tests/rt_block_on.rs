@@ -65,3 +65,17 @@ fn enter_guard_sets_and_restores_the_context() {
         assert!(umcg::runtime::Handle::try_current().is_err());
     });
 }
+
+/// The worker blocks in `block_on`; its server hands the queues to another worker, which runs
+/// the inner task (with tokio this panics).
+#[test]
+fn block_on_inside_an_async_task() {
+    each_backend(|b| {
+        let rt = support::builder(b).servers(1).build().unwrap();
+        let outer = rt.spawn(async {
+            let h = umcg::runtime::Handle::current();
+            h.block_on(async { umcg::spawn(async { 6 }).await.unwrap() })
+        });
+        assert_eq!(rt.block_on(outer).unwrap(), 6);
+    });
+}
