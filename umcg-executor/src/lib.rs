@@ -47,6 +47,8 @@
 //! - Linux x86_64 only (the UMCG ABI is 64-bit).
 //! - `spawn_blocking` has a bounded queue ([`task::try_spawn_blocking`] explains the
 //!   backpressure); a blocking closure cannot be aborted once it started.
+//! - Only blocking closures are preempted when they hog the CPU; an async task that computes for
+//!   a long time without awaiting holds its server like on any executor.
 //! - On the emulated backend, a blocked worker is noticed a few microseconds late, and a plain
 //!   blocking call inside an async task is only as safe as that detection (see `umcg_sys::emul`).
 //!
