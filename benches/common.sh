@@ -14,10 +14,15 @@ build_report() {
     local src=$BENCH_DIR head
     head=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)
     if [ -n "${BENCH_SNAPSHOT:-}" ]; then
-        local snap=$CARGO_TARGET_DIR/snapshot
-        rm -rf "$snap"
-        mkdir -p "$snap"
-        git -C "$REPO_DIR" archive HEAD | tar -x -C "$snap"
+        # One directory per commit, extracted once: concurrent runs of the same commit share it.
+        local snap=$CARGO_TARGET_DIR/snapshot-$head
+        if [ ! -f "$snap/.complete" ]; then
+            rm -rf "$snap.tmp.$$"
+            mkdir -p "$snap.tmp.$$"
+            git -C "$REPO_DIR" archive HEAD | tar -x -C "$snap.tmp.$$"
+            touch "$snap.tmp.$$/.complete"
+            mv -T "$snap.tmp.$$" "$snap" 2>/dev/null || rm -rf "$snap.tmp.$$"
+        fi
         src=$snap/benches
         SOURCE="commit $head (a snapshot of HEAD)"
     elif [ -n "$(git -C "$REPO_DIR" status --porcelain -- umcg-sys umcg-executor benches 2>/dev/null)" ]; then
