@@ -112,7 +112,7 @@ fn burst_on<R: Rt>(label: &str) {
     let rt = R::build(&spec).expect("runtime");
     let b = w::burst(&rt, cfg.burst_calls, cfg.idle_wait);
     println!(
-        "burst/{label}: {} calls in {:?}; threads before {}, peak {}, {:?} later {} (keep-alive {:?})",
+        "burst/{label}: {} calls in {:?}; its threads before {}, peak {}, {:?} later {} (keep-alive {:?})",
         cfg.burst_calls, b.elapsed, b.before, b.peak, b.idle_wait, b.after, cfg.keep_alive
     );
 }

@@ -10,8 +10,21 @@ pub fn threads() -> usize {
     std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count())
 }
 
-/// A thread that polls [`threads`] every millisecond and keeps the largest value seen, not
-/// counting itself.
+/// The number of threads of this process whose name (`comm`, at most 15 bytes) is `name`.
+pub fn threads_named(name: &str) -> usize {
+    let name = &name.as_bytes()[..name.len().min(15)];
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    dir.filter_map(Result::ok)
+        .filter(|t| {
+            std::fs::read(t.path().join("comm"))
+                .is_ok_and(|c| c.strip_suffix(b"\n").unwrap_or(&c) == name)
+        })
+        .count()
+}
+
+/// A thread that polls [`threads_named`] every millisecond and keeps the largest value seen.
 pub struct PeakSampler {
     stop: Arc<AtomicBool>,
     peak: Arc<AtomicUsize>,
@@ -19,15 +32,16 @@ pub struct PeakSampler {
 }
 
 impl PeakSampler {
-    /// Starts sampling.
-    pub fn start() -> Self {
+    /// Starts sampling the threads named `name`.
+    pub fn start(name: &str) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
-        let peak = Arc::new(AtomicUsize::new(threads()));
+        let peak = Arc::new(AtomicUsize::new(threads_named(name)));
+        let name = name.to_string();
         let handle = {
             let (stop, peak) = (stop.clone(), peak.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    peak.fetch_max(threads().saturating_sub(1), Ordering::Relaxed);
+                    peak.fetch_max(threads_named(&name), Ordering::Relaxed);
                     std::thread::sleep(Duration::from_millis(1));
                 }
             })

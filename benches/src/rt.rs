@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 /// Which UMCG backend the umcg runtime uses (mirrors `umcg::Backend`).
@@ -51,6 +52,9 @@ pub trait Rt: Sized + 'static {
     fn build(spec: &RtSpec) -> std::io::Result<Self>;
     /// A short label for tables: `tokio`, `umcg`, `umcg-kernel`, ...
     fn label(&self) -> String;
+    /// The name every thread of this runtime carries, unique to this runtime in the process
+    /// (so threads left over by runtimes built earlier are not counted as its own).
+    fn thread_name(&self) -> &str;
     /// Runs `fut` to completion on the calling thread, inside the runtime's context.
     fn block_on<F: Future>(&self, fut: F) -> F::Output;
     /// Spawns from outside the runtime (tokio's `Runtime::spawn`).
@@ -72,8 +76,14 @@ pub trait Rt: Sized + 'static {
     fn yield_now() -> impl Future<Output = ()> + Send;
 }
 
+/// A thread name no other runtime of this process has: `bench-rt-<n>`.
+pub fn unique_thread_name() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!("bench-rt-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
 /// tokio's multi-thread runtime.
-pub struct TokioRt(tokio::runtime::Runtime);
+pub struct TokioRt(tokio::runtime::Runtime, String);
 
 /// A tokio join handle that unwraps the task's result.
 pub struct TokioJoin<T>(tokio::task::JoinHandle<T>);
@@ -99,11 +109,17 @@ impl Rt for TokioRt {
         if let Some(k) = spec.keep_alive {
             b.thread_keep_alive(k);
         }
-        b.enable_all().build().map(TokioRt)
+        let name = unique_thread_name();
+        b.thread_name(name.clone());
+        b.enable_all().build().map(|rt| TokioRt(rt, name))
     }
 
     fn label(&self) -> String {
         "tokio".into()
+    }
+
+    fn thread_name(&self) -> &str {
+        &self.1
     }
 
     fn block_on<F: Future>(&self, fut: F) -> F::Output {
@@ -144,7 +160,7 @@ pub use self::umcg_rt::{UmcgJoin, UmcgRt};
 
 #[cfg(feature = "umcg")]
 mod umcg_rt {
-    use super::{Rt, RtSpec, UmcgBackend};
+    use super::{unique_thread_name, Rt, RtSpec, UmcgBackend};
     use std::future::Future;
     use std::pin::Pin;
     use std::task::{Context, Poll};
@@ -153,6 +169,7 @@ mod umcg_rt {
     pub struct UmcgRt {
         rt: umcg::runtime::Runtime,
         backend: UmcgBackend,
+        name: String,
     }
 
     /// A umcg join handle that unwraps the task's result.
@@ -188,10 +205,13 @@ mod umcg_rt {
             if let Some(k) = spec.keep_alive {
                 b.thread_keep_alive(k);
             }
+            let name = unique_thread_name();
+            b.thread_name(name.clone());
             let rt = b.build();
             Ok(UmcgRt {
                 rt: rt?,
                 backend: spec.backend,
+                name,
             })
         }
 
@@ -201,6 +221,10 @@ mod umcg_rt {
                 UmcgBackend::Kernel => "umcg-kernel".into(),
                 UmcgBackend::Emulated => "umcg-emulated".into(),
             }
+        }
+
+        fn thread_name(&self) -> &str {
+            &self.name
         }
 
         fn block_on<F: Future>(&self, fut: F) -> F::Output {

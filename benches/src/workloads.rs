@@ -290,27 +290,30 @@ impl BlockIn {
 mod blockers;
 pub use blockers::{ticker_lateness, TickerSetup};
 
-/// What a burst of blocking calls did to the thread count.
+/// What a burst of blocking calls did to the runtime's thread count.
 #[derive(Clone, Copy, Debug)]
 pub struct BurstResult {
     /// Time from the first call to the last completion.
     pub elapsed: Duration,
-    /// Threads of the process before the burst (runtime built and warm).
+    /// The runtime's threads before the burst (runtime built and warm).
     pub before: usize,
-    /// Most threads seen during the burst.
+    /// Most of the runtime's threads seen during the burst.
     pub peak: usize,
-    /// Threads after the idle wait.
+    /// The runtime's threads after the idle wait.
     pub after: usize,
+    /// All threads of the process after the idle wait (other runtimes' leftovers included).
+    pub process_after: usize,
     /// How long the idle wait was.
     pub idle_wait: Duration,
 }
 
-/// A burst of `calls` concurrent `spawn_blocking(sleep 1 ms)` calls from one task; counts
-/// threads before, at the peak, and `idle_wait` after the burst.
+/// A burst of `calls` concurrent `spawn_blocking(sleep 1 ms)` calls from one task; counts the
+/// runtime's own threads (by their unique name) before, at the peak, and `idle_wait` after.
 pub fn burst<R: Rt>(rt: &R, calls: usize, idle_wait: Duration) -> BurstResult {
     rt.block_on(async { R::spawn_blocking(|| ()).await });
-    let before = procfs::threads();
-    let sampler = PeakSampler::start();
+    let name = rt.thread_name().to_string();
+    let before = procfs::threads_named(&name);
+    let sampler = PeakSampler::start(&name);
     let t0 = Instant::now();
     rt.block_on(async move {
         R::spawn(async move {
@@ -330,7 +333,8 @@ pub fn burst<R: Rt>(rt: &R, calls: usize, idle_wait: Duration) -> BurstResult {
         elapsed,
         before,
         peak,
-        after: procfs::threads(),
+        after: procfs::threads_named(&name),
+        process_after: procfs::threads(),
         idle_wait,
     }
 }

@@ -226,8 +226,9 @@ fn specs(opts: &Options) -> Vec<Spec> {
             ),
             (
                 format!(
-                    "threads above the pre-burst count, {} ms after the burst",
-                    opts.cfg.idle_wait.as_millis()
+                    "runtime's threads above its pre-burst count, {} ms after the burst (keep-alive {} ms)",
+                    opts.cfg.idle_wait.as_millis(),
+                    opts.cfg.keep_alive.as_millis()
                 ),
                 "threads",
                 Unit::Count,
@@ -330,7 +331,10 @@ impl Job {
                     ),
                     (
                         b.after as f64 - b.before as f64,
-                        format!("before {}, peak {}, after {}", b.before, b.peak, b.after),
+                        format!(
+                            "its threads: before {}, peak {}, after {}; process: {} after",
+                            b.before, b.peak, b.after, b.process_after
+                        ),
                     ),
                 ]
             }
@@ -420,9 +424,10 @@ pub fn rows(opts: &Options, progress: &Mutex<Progress>) {
                     let job = format!("`{}` on {}", spec.rows[0].0, c.label());
                     progress.lock().expect("progress").current = Some((job, Instant::now()));
                     let out = dispatch(c, &spec, opts);
+                    let left = crate::procfs::threads();
                     for (r, (v, d)) in spec.rows.iter().zip(&out) {
                         eprintln!(
-                            "  {:<58} {:<14} {:>12}  {d}",
+                            "  {:<58} {:<14} {:>12}  {d} [threads after drop: {left}]",
                             r.0,
                             c.label(),
                             fmt_value(*v, r.2)

@@ -106,7 +106,7 @@ pub fn evaluate(r: &Results) -> Vec<Verdict> {
         push(
             "after the 10,000-call burst and the idle timeout: no more threads than before it"
                 .into(),
-            value(r, "threads above the pre-burst count", u),
+            value(r, "runtime's threads above its pre-burst count", u),
             &|x| format!("{x:+.0} threads"),
             &|x| x <= 0.0,
         );
