@@ -11,6 +11,7 @@
 //! `--splice` writes an already rendered report (cut from such a log) into a section.
 //! `BENCH_QUICK=1` shortens every measurement (smoke runs).
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use umcg_benches::config::Config;
@@ -108,7 +109,18 @@ fn emit(results: &report::Results) {
     let o = OUTPUT.get().expect("output set before the run");
     let md = report::markdown(results);
     if o.markers {
-        println!("{MARK_BEGIN}\n{md}{MARK_END}");
+        // A guest's serial console lost a chunk of one large write: write line by line, flushed,
+        // paced, so every line reaches the console log.
+        let mut out = std::io::stdout().lock();
+        for line in std::iter::once(MARK_BEGIN)
+            .chain(md.lines())
+            .chain([MARK_END])
+        {
+            writeln!(out, "{line}")
+                .and_then(|()| out.flush())
+                .expect("write stdout");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
     } else {
         println!("{md}");
     }
