@@ -54,6 +54,10 @@ main() {
         kcache=$("$ks/build.sh" | tail -n 1)
     fi
     [ -f "$kcache/bzImage" ] || { say "no bzImage in '$kcache'"; exit 1; }
+    local kname
+    kname=$(sed -n 's/^key=//p' "$kcache/BUILD-INFO" 2>/dev/null || true)
+    kname=${kname:+build cache $kname}
+    kname=${kname:-$kcache/bzImage}
 
     work=$CARGO_TARGET_DIR/guest
     mkdir -p "$work"
@@ -62,8 +66,8 @@ main() {
 
     for run in "${runs[@]}"; do
         case $run in
-        smp1) smp=1 repeat=1 place="guest: UMCG kernel, QEMU TCG -smp 1 -icount shift=0" ;;
-        smp2) smp=2 repeat=3 place="guest: UMCG kernel, QEMU TCG -smp 2,sockets=2 -icount shift=0 (2 servers)" ;;
+        smp1) smp=1 repeat=1 place="guest: QEMU TCG -smp 1 -icount shift=0, kernel $kname" ;;
+        smp2) smp=2 repeat=3 place="guest: QEMU TCG -smp 2,sockets=2 -icount shift=0 (2 servers), kernel $kname" ;;
         *) say "unknown run '$run' (smp1 or smp2)"; exit 2 ;;
         esac
         cmd="$env_in_guest /opt/umcg/bin/report --markers --contenders tokio,umcg-kernel,umcg-emulated"
