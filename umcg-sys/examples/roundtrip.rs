@@ -348,6 +348,10 @@ fn main() {
         ring_wakeups: true,
         ..Options::default()
     });
+    let emu_idle = Emulated::with_options(Options {
+        idle_spin: true,
+        ..Options::default()
+    });
     let emu_proc = Emulated::with_options(Options {
         detector: Detector::ProcStat,
         ..Options::default()
@@ -372,6 +376,10 @@ fn main() {
         stats(umcg_roundtrip(emu_poll, n)),
     ));
     rows.push((
+        "emulation, SCHED_IDLE spin: server→worker→server".into(),
+        stats(umcg_roundtrip(emu_idle, n)),
+    ));
+    rows.push((
         "emulation, ring wakeups: server→worker→server".into(),
         stats(umcg_roundtrip(emu_wake, n)),
     ));
@@ -388,6 +396,15 @@ fn main() {
     let (d, w) = block_detection(emu, m);
     rows.push(("emulation: block → server returns (spin)".into(), stats(d)));
     rows.push(("emulation: read returned → worker parked".into(), stats(w)));
+    let (d, w) = block_detection(emu_idle, m);
+    rows.push((
+        "emulation, SCHED_IDLE spin: block → server".into(),
+        stats(d),
+    ));
+    rows.push((
+        "emulation, SCHED_IDLE spin: returned → parked".into(),
+        stats(w),
+    ));
     let (d, w) = block_detection(emu_poll, m);
     rows.push((
         "emulation, no spin: block → server returns".into(),

@@ -32,8 +32,13 @@
 //!   sleeps inside the emulation are not blocks: they happen with `in_emul` set under the
 //!   detector's lock, and their records are discarded.
 //! * **The waiting server is the observer.** While one worker of a server is RUNNING on the
-//!   server's CPU, the waiting server spins at `SCHED_IDLE` peeking at the ring (lock-free): it
-//!   gets the CPU only when the worker leaves it, so a block is seen in microseconds with no IPI.
+//!   server's CPU, the waiting server spins on that CPU peeking at the ring (lock-free) and
+//!   calling `sched_yield()` at every turn: the worker has the CPU whenever it wants it, and the
+//!   server runs the moment the worker leaves it, so a block is seen in ~2.5 µs with no IPI.
+//!   (DESIGN's alternative, spinning at `SCHED_IDLE` without yielding, [`Options::idle_spin`],
+//!   costs the worker nothing, but a `SCHED_IDLE` thread is starved by *any* other thread on
+//!   the CPU: measured here, detection went from ~2.5 µs to ~125 µs median on a loaded machine,
+//!   and to over 100 ms when the CPU was shared with a spinning thread; so it is off by default.)
 //!   After [`Options::spin`] (default 1 ms), or with no running worker, it sleeps in a futex
 //!   wait on its `state` word bounded by a watchdog period (50 µs doubling to 2 ms) after which
 //!   it reads the rings again. Rings raise no wakeups by default: with `wakeup_watermark = 1`
@@ -62,8 +67,9 @@
 //!   exceed the servers' CPUs, but it does use CPU time the kernel would not have given it.
 //!   The window is the observer's latency plus signal delivery: measured by the `roundtrip`
 //!   example ("read returned → worker parked"): ~90 µs median with the server asleep on its
-//!   watchdog timer; unbounded when nobody observes (server busy in its own code, and the
-//!   worker makes no emulation call).
+//!   watchdog timer, 0 when the signal arrives before the syscall has returned to user code;
+//!   unbounded when nobody observes (server busy in its own code, and the worker makes no
+//!   emulation call).
 //! * **Blocks shorter than the detection latency** of a RUNNING worker are not reported when
 //!   nobody looked in time: such a block is indistinguishable from a slow syscall.
 //! * **Preemption** (`UMCG_TF_PREEMPT` + kick) reaches a worker running user code through the
@@ -72,9 +78,8 @@
 //! * **The park signal can interrupt a syscall** that the worker entered again before the
 //!   signal arrived: restartable calls restart (`SA_RESTART`), `nanosleep`/`poll`-like calls
 //!   return `EINTR`.
-//! * **Detection latency depends on the CPU being free.** A `SCHED_IDLE` spinner runs only when
-//!   its CPU has nothing else to run: on a loaded machine a block is seen when the competing
-//!   threads yield, or at the next watchdog period (≤ 2 ms).
+//! * **Detection latency depends on the CPU.** The spinning server competes for its CPU like
+//!   any thread; with [`Options::idle_spin`] it only runs when the CPU is otherwise idle.
 //! * **Signals.** As in the kernel, a worker waiting to be run keeps its signals pending (they
 //!   are blocked while it parks) and a server sleeping in `umcg_wait` returns `EINTR`; a server
 //!   that is *spinning* does not see a signal (its handler runs and the spin goes on) until its
@@ -165,6 +170,11 @@ pub struct Options {
     /// How long a waiting server spins at `SCHED_IDLE` on its running worker's CPU before it
     /// sleeps in `ppoll()`; zero: never spin.
     pub spin: Duration,
+    /// Spin at `SCHED_IDLE` (the server gets the CPU only when nothing else wants it: no
+    /// cost to the worker, but starved by any other thread on that CPU) instead of at normal
+    /// priority yielding the CPU at every turn (never starved; costs the worker a switch to
+    /// the server per scheduler tick). See the `roundtrip` example for both.
+    pub idle_spin: bool,
     /// Open the perf rings with `wakeup_watermark = 1` and let a sleeping server `ppoll()`
     /// them: blocks are seen ~15–20 µs after they happen however long the server has slept,
     /// but every context switch of a worker then costs an IPI (see the `roundtrip` example).
@@ -179,6 +189,7 @@ impl Default for Options {
         Self {
             detector: Detector::Perf,
             spin: Duration::from_millis(1),
+            idle_spin: false,
             ring_wakeups: false,
             park_signal: true,
         }

@@ -2,9 +2,10 @@
 //!
 //! A waiting server is also the observer of its workers: while it waits it reads their
 //! detectors and plays the block and wake hooks for them. While exactly one of its workers is
-//! RUNNING on the server's own CPU, the server spins at `SCHED_IDLE` reading that worker's ring
-//! head: it only gets the CPU when the worker leaves it, so a block is seen within
-//! microseconds and no IPI is sent. After [`super::Options::spin`] it sleeps: in a futex wait
+//! RUNNING on the server's own CPU, the server spins there peeking at that worker's ring and
+//! yielding the CPU at every turn (or at `SCHED_IDLE` with [`super::Options::idle_spin`]): it
+//! runs as soon as the worker leaves the CPU, so a block is seen within microseconds and no
+//! IPI is sent. After [`super::Options::spin`] it sleeps: in a futex wait
 //! on its state word whose timeout is the watchdog period (50 µs doubling to 2 ms), after which
 //! it reads the rings (or `/proc` for workers without one) again; or, with
 //! [`super::Options::ring_wakeups`], in `ppoll()` on its eventfd and the rings.
@@ -170,7 +171,7 @@ fn server_wait(me: &Entry, part: &ServerPart, deadline: Deadline) -> io::Result<
         };
         match spin_target(me, part, &workers, spin_until) {
             Some(w) => {
-                if !idle {
+                if !idle && me.emu.options().idle_spin {
                     sched::set_idle(0, true);
                     idle = true;
                 }
@@ -227,7 +228,7 @@ fn spin_target<'a>(
     workers: &'a [Arc<Entry>],
     spin_until: Instant,
 ) -> Option<&'a Arc<Entry>> {
-    if !part.idle_ok || Instant::now() >= spin_until {
+    if (me.emu.options().idle_spin && !part.idle_ok) || Instant::now() >= spin_until {
         return None;
     }
     let mut running = workers.iter().filter(|w| w.is_running());
@@ -244,6 +245,7 @@ fn spin_target<'a>(
 /// lock is taken by the caller once a block shows, when the worker is off the CPU.
 fn spin(me: &Entry, w: &Entry, until: Instant) {
     let Some(ring) = w.ring() else { return };
+    let yielding = !me.emu.options().idle_spin;
     let cpu = sched::current_cpu();
     let mut seen = ring.tail();
     let mut n = 0u32;
@@ -262,7 +264,11 @@ fn spin(me: &Entry, w: &Entry, until: Instant) {
         if n % 64 == 0 && (Instant::now() >= until || sched::current_cpu() != cpu) {
             return;
         }
-        std::hint::spin_loop();
+        if yielding {
+            std::thread::yield_now();
+        } else {
+            std::hint::spin_loop();
+        }
     }
 }
 

@@ -19,7 +19,11 @@ const WATCHDOG: Duration = Duration::from_secs(60);
 pub type U = &'static dyn Umcg;
 
 pub fn errno(r: io::Result<()>) -> Option<i32> {
-    r.err().and_then(|e| e.raw_os_error())
+    errno_of(&r)
+}
+
+pub fn errno_of(r: &io::Result<()>) -> Option<i32> {
+    r.as_ref().err().and_then(|e| e.raw_os_error())
 }
 
 /// `state` of the `umcg_task` at `addr`.
@@ -162,9 +166,29 @@ impl Server {
         }
     }
 
-    /// Switches to worker `w` (which must be RUNNABLE) and waits until this server is woken.
+    /// Switches to worker `w` (which must be RUNNABLE) and waits until the worker stops
+    /// running (blocks, yields, is preempted, unregisters, exits), or `ETIMEDOUT` at `end`.
+    /// Spurious returns are normal (`umcg-abi.md` §4.2 rule 9: a wake meant for an earlier
+    /// wait can land late): while the worker still runs, wait on with `UMCG_TID_RUNNING`.
+    pub fn run_until(&mut self, w: &Worker, end: i64) -> io::Result<()> {
+        let mut r = self.wait(w.tid, end);
+        if self.next_tid().load(SeqCst) & UMCG_TID_RUNNING == 0 {
+            return r;
+        }
+        while r.is_ok() && w.state() == UMCG_TASK_RUNNING {
+            r = self.wait(w.tid | UMCG_TID_RUNNING, end);
+            if matches!(errno_of(&r), Some(libc::EAGAIN | libc::ESRCH))
+                && w.state() != UMCG_TASK_RUNNING
+            {
+                r = Ok(());
+            }
+        }
+        r
+    }
+
+    /// [`Self::run_until`] with the default step deadline.
     pub fn run(&mut self, w: &Worker) -> io::Result<()> {
-        self.wait(w.tid, deadline(STEP))
+        self.run_until(w, deadline(STEP))
     }
 }
 
@@ -211,10 +235,12 @@ impl Worker {
     pub fn spawn(u: U, server_tid: u32, body: impl FnOnce(&Ctx) -> End + Send + 'static) -> Self {
         let (tx, rx) = mpsc::channel();
         let join = std::thread::spawn(move || {
-            let mut task = Box::new(umcg_task::worker(server_tid));
+            // Leaked up front: the struct must outlive the registration even if the body
+            // panics (an unwinding thread is still registered until it has exited).
+            let task: &'static mut umcg_task = Box::leak(Box::new(umcg_task::worker(server_tid)));
             let addr = &*task as *const umcg_task as u64;
             tx.send((umcg_sys::gettid(), addr)).unwrap();
-            // SAFETY: `task` lives until the end of this thread.
+            // SAFETY: `task` is leaked: it is never freed.
             unsafe {
                 u.ctl(
                     UMCG_CTL_REGISTER | UMCG_CTL_WORKER,
@@ -229,9 +255,6 @@ impl Worker {
                 unsafe { u.ctl(UMCG_CTL_UNREGISTER | UMCG_CTL_WORKER, &mut *task, 0) }
                     .expect("worker unregistration");
             }
-            // The struct must outlive the thread's registration; an exiting worker keeps it
-            // until the thread is gone.
-            std::mem::forget(task);
         });
         let (tid, addr) = rx.recv_timeout(STEP).expect("worker thread started");
         Self {
