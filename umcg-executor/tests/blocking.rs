@@ -28,21 +28,22 @@ fn many_blocking_closures_return_their_results() {
     });
 }
 
+/// A closure blocked in the kernel does not hold its (single) server: it waits for a message
+/// that only an async task spawned after it can send.
 #[test]
-fn sleeping_closures_do_not_stall_async_tasks() {
+fn blocked_closures_do_not_stall_async_tasks() {
     each_backend(|b| {
         let rt = support::builder(b).servers(1).build().unwrap();
-        let slept = Arc::new(AtomicBool::new(false));
-        let s = slept.clone();
-        let sleeper = rt.spawn_blocking(move || {
-            std::thread::sleep(Duration::from_millis(300));
-            s.store(true, SeqCst);
+        let (tx, rx) = mpsc::channel::<()>();
+        let (started_tx, started) = mpsc::channel::<()>();
+        let blocked = rt.spawn_blocking(move || {
+            started_tx.send(()).unwrap();
+            rx.recv_timeout(Duration::from_secs(60)).is_ok()
         });
-        // Give the driver the closure first.
-        rt.block_on(umcg::time::sleep(Duration::from_millis(20)));
-        let quick = rt.spawn(async move { slept.load(SeqCst) });
-        assert!(!rt.block_on(quick).unwrap());
-        rt.block_on(sleeper).unwrap();
+        started.recv().unwrap();
+        let sender = rt.spawn(async move { tx.send(()).unwrap() });
+        rt.block_on(sender).unwrap();
+        assert!(rt.block_on(blocked).unwrap(), "the async task never ran");
     });
 }
 

@@ -75,24 +75,22 @@ fn chained_spawns_complete() {
 }
 
 /// The property UMCG is for: a task that blocks its thread in a syscall does not stall the
-/// tasks queued behind it on the same (single) server.
+/// tasks queued behind it on the same (single) server. The first task waits (in a plain
+/// blocking `recv`) for a message that only the second task sends.
 #[test]
 fn plain_blocking_call_inside_spawn_does_not_stall_others() {
     each_backend(|b: Backend| {
         let rt = support::builder(b).servers(1).build().unwrap();
-        let sleeper_done = Arc::new(AtomicBool::new(false));
-        let done = sleeper_done.clone();
-        let sleeper = rt.spawn(async move {
-            std::thread::sleep(Duration::from_millis(300));
-            done.store(true, SeqCst);
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started) = std::sync::mpsc::channel::<()>();
+        let blocked = rt.spawn(async move {
+            started_tx.send(()).unwrap();
+            rx.recv_timeout(Duration::from_secs(60)).is_ok()
         });
-        let quick = rt.spawn(async move { sleeper_done.load(SeqCst) });
-        let quick_saw_sleeper_done = rt.block_on(quick).unwrap();
-        assert!(
-            !quick_saw_sleeper_done,
-            "the second task waited for the first one's sleep"
-        );
-        rt.block_on(sleeper).unwrap();
+        started.recv().unwrap();
+        let sender = rt.spawn(async move { tx.send(()).unwrap() });
+        rt.block_on(sender).unwrap();
+        assert!(rt.block_on(blocked).unwrap(), "the second task never ran");
     });
 }
 

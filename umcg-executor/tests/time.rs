@@ -9,7 +9,8 @@ use support::each_backend;
 #[test]
 fn sleeps_end_in_deadline_order() {
     each_backend(|b| {
-        let rt = support::rt(b);
+        // One server: timers that fire together are polled in deadline order.
+        let rt = support::builder(b).servers(1).build().unwrap();
         let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let hs: Vec<_> = [40u64, 10, 30, 20]
             .into_iter()

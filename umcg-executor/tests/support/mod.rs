@@ -13,19 +13,37 @@ use umcg::Backend;
 /// guest runs the suite under QEMU TCG, many times slower than the host).
 pub const HANG: Duration = Duration::from_secs(180);
 
-/// The backends to test on this machine. The emulated backend always; the kernel backend when
-/// the kernel advertises UMCG. Without it, a loud SKIP line, or a failure when
-/// `UMCG_REQUIRE_KERNEL=1` (set in the UMCG guest, where skipping would hide a broken kernel).
+/// The backends to test on this machine:
+///
+/// - `UMCG_TEST_BACKENDS=emulated,kernel` (any subset) when set;
+/// - else, with `UMCG_REQUIRE_KERNEL=1` (the UMCG guest), the kernel backend only, and a failure
+///   if the kernel does not advertise UMCG (the emulated backend is covered on the host);
+/// - else the emulated backend, plus the kernel backend when the kernel advertises UMCG, or a
+///   loud SKIP line for it.
 pub fn backends() -> Vec<Backend> {
-    let mut v = vec![Backend::Emulated];
-    if umcg_sys::detect::kernel_abi().is_some() {
-        v.push(Backend::Kernel);
-    } else if std::env::var("UMCG_REQUIRE_KERNEL").as_deref() == Ok("1") {
-        panic!("UMCG_REQUIRE_KERNEL=1 but the kernel does not advertise UMCG");
-    } else {
-        eprintln!("SKIP kernel backend: this kernel does not advertise UMCG (/sys/kernel/umcg)");
+    let kernel = umcg_sys::detect::kernel_abi().is_some();
+    if let Ok(list) = std::env::var("UMCG_TEST_BACKENDS") {
+        return list
+            .split(',')
+            .map(|b| match b.trim() {
+                "emulated" => Backend::Emulated,
+                "kernel" => Backend::Kernel,
+                other => panic!("UMCG_TEST_BACKENDS: unknown backend {other:?}"),
+            })
+            .collect();
     }
-    v
+    if std::env::var("UMCG_REQUIRE_KERNEL").as_deref() == Ok("1") {
+        assert!(
+            kernel,
+            "UMCG_REQUIRE_KERNEL=1 but the kernel does not advertise UMCG"
+        );
+        return vec![Backend::Kernel];
+    }
+    if !kernel {
+        eprintln!("SKIP kernel backend: this kernel does not advertise UMCG (/sys/kernel/umcg)");
+        return vec![Backend::Emulated];
+    }
+    vec![Backend::Emulated, Backend::Kernel]
 }
 
 /// A builder for `backend` with test-friendly defaults (two servers).
