@@ -93,6 +93,21 @@
 //! queue; a server that sleeps with nothing to run is woken by the protocol in `sched::idle`
 //! (its own SeqCst fences, then cmpxchg RUNNABLE → RUNNING on the server's state + `umcg_kick`).
 //!
+//! # Spare workers
+//!
+//! When a server hands the driver role to its last idle worker it starts one more thread (up to
+//! `max_workers`), so that the next block hands over at once instead of waiting for a thread
+//! to be created; surplus idle workers retire after the keep-alive, down to one per server.
+//!
+//! # What does not rely on "one worker at a time"
+//!
+//! The emulation cannot stop a worker whose syscall returned before it notices (it runs user
+//! code while its state says RUNNABLE, `umcg_sys::emul`), and the kernel lets a server run
+//! between a worker's unblock and its own wait. So nothing shared depends on one worker of a
+//! server running at a time: every queue is MPMC (`sched::queue`), the task state machine
+//! tolerates concurrent runners (`task::state`), and the driver flag is re-read at every pick,
+//! so two drivers of one server can overlap briefly without harm.
+//!
 //! # Simplifications (and why)
 //!
 //! - **No `UMCG_CTL_COOP`.** With COOP, an enqueue does not wake a server whose `next_tid` is
