@@ -104,9 +104,10 @@
 //! The emulation cannot stop a worker whose syscall returned before it notices (it runs user
 //! code while its state says RUNNABLE, `umcg_sys::emul`), and the kernel lets a server run
 //! between a worker's unblock and its own wait. So nothing shared depends on one worker of a
-//! server running at a time: every queue is MPMC (`sched::queue`), the task state machine
-//! tolerates concurrent runners (`task::state`), and the driver flag is re-read at every pick,
-//! so two drivers of one server can overlap briefly without harm.
+//! server running at a time: every queue is MPMC (`sched::queue`), the task state word lets
+//! one thread at a time poll a task whichever thread pops it (`task::state`), and the driver
+//! flag is re-read at every pick, so two drivers of one server can overlap briefly without
+//! harm.
 //!
 //! # Simplifications (and why)
 //!
