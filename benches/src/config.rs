@@ -27,8 +27,8 @@ pub struct Config {
     pub idle_wait: Duration,
     /// Requests served by the mixed server.
     pub server_requests: usize,
-    /// A job (one workload on one runtime) running longer than this stops the report, which
-    /// then prints what it has (`BENCH_JOB_TIMEOUT_S`; 300 s, 900 s in full mode).
+    /// A job (one workload on one runtime) running longer than this is abandoned, its figures
+    /// marked timed out (`BENCH_JOB_TIMEOUT_S`; 300 s, 900 s in full mode).
     pub job_timeout: Duration,
 }
 

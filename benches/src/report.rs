@@ -111,9 +111,9 @@ pub struct Progress {
     pub current: Option<(String, Instant)>,
 }
 
-/// Runs everything the options select and returns the results. If one job runs longer than
-/// the configured job timeout, `on_timeout` gets the results so far and the process exits
-/// with status 3.
+/// Runs everything the options select and returns the results. A job running longer than the
+/// job timeout is abandoned (its figures say so); if the report itself makes no progress for
+/// twice that, `on_timeout` gets the results so far and the process exits with status 3.
 pub fn run(opts: Options, on_timeout: fn(&Results)) -> Results {
     let floor = jobs::floor(&opts);
     let progress = Arc::new(Mutex::new(Progress::default()));
@@ -141,7 +141,9 @@ fn watch(
     done: &AtomicBool,
     on_timeout: fn(&Results),
 ) {
-    let limit = opts.cfg.job_timeout;
+    // Each job has its own timeout (a hung job is abandoned and the report goes on); this is
+    // the last resort if even that does not return.
+    let limit = opts.cfg.job_timeout * 2 + Duration::from_secs(60);
     while !done.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(200));
         let g = p.lock().expect("progress");

@@ -80,6 +80,7 @@ enum Job {
 /// A row a job fills: name, headline, unit, criterion id (with `{rt}`), compare with floor.
 type RowSpec = (String, &'static str, Unit, Option<String>, bool);
 
+#[derive(Clone)]
 struct Spec {
     section: &'static str,
     workers: Option<usize>,
@@ -365,6 +366,35 @@ fn dispatch(c: Contender, spec: &Spec, opts: &Options) -> Vec<(f64, String)> {
     }
 }
 
+/// Runs the job on its own thread and waits at most the job timeout for it. A job that does not
+/// finish in time is abandoned with its runtime and threads (they may keep running), its
+/// figures NaN with the reason, and the report goes on with the next job.
+fn run_with_timeout(c: Contender, spec: &Spec, opts: &Options) -> Vec<(f64, String)> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (spec2, opts2) = (spec.clone(), opts.clone());
+    let started = std::thread::Builder::new()
+        .name("bench-job".into())
+        .spawn(move || {
+            let _ = tx.send(dispatch(c, &spec2, &opts2));
+        });
+    let fail = |why: String| {
+        eprintln!("  {}: {why}", c.label());
+        spec.rows.iter().map(|_| (f64::NAN, why.clone())).collect()
+    };
+    if let Err(e) = started {
+        return fail(format!("cannot start the job thread: {e}"));
+    }
+    let limit = opts.cfg.job_timeout;
+    match rx.recv_timeout(limit) {
+        Ok(out) => out,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => fail(format!(
+            "timed out after {} s (hung? the runtime was abandoned, its threads may still run)",
+            limit.as_secs()
+        )),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => fail("the job thread died".into()),
+    }
+}
+
 /// Builds the runtime and runs the job. A runtime that cannot be built, or a job that panics,
 /// fills the job's figures with NaN and the reason, which the table shows.
 fn run_on<R: Rt>(c: Contender, spec: &Spec, rs: &RtSpec, opts: &Options) -> Vec<(f64, String)> {
@@ -423,7 +453,7 @@ pub fn rows(opts: &Options, progress: &Mutex<Progress>) {
                 if c.available() {
                     let job = format!("`{}` on {}", spec.rows[0].0, c.label());
                     progress.lock().expect("progress").current = Some((job, Instant::now()));
-                    let out = dispatch(c, &spec, opts);
+                    let out = run_with_timeout(c, &spec, opts);
                     let left = crate::procfs::threads();
                     for (r, (v, d)) in spec.rows.iter().zip(&out) {
                         eprintln!(
