@@ -192,9 +192,3 @@ configure_tree() {
 	done < <(fragment_options "$CONFIG_FRAGMENT" "$@" | awk -F= '{v[$1]=$0} END {for (k in v) print v[k]}' | sort)
 	[ "$bad" -eq 0 ] || die "the kernel configuration lacks requested options (missing dependencies?)"
 }
-
-# Prints the ELF executable $1's shared libraries and program interpreter, one absolute
-# path a line (nothing for a static executable).
-elf_libraries() {
-	ldd "$1" 2>/dev/null | sed -n -e 's/.*=> \(\/[^ ]*\) (0x.*/\1/p' -e 's/^[[:space:]]*\(\/[^ ]*\) (0x.*/\1/p' || true
-}

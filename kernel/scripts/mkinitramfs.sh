@@ -43,6 +43,47 @@ if ldd "$busybox" >/dev/null 2>&1; then
 	die "$busybox is dynamically linked: install busybox-static"
 fi
 
+# Prints the ELF executable $1's shared libraries and program interpreter, one absolute
+# path a line (nothing for a static executable). A library the loader does not find on
+# the host (a Rust proc-macro crate's test links libstd-*.so, which cargo finds through
+# LD_LIBRARY_PATH) is looked up in LD_LIBRARY_PATH and the Rust toolchain's sysroot.
+elf_libraries() {
+	local line name dir found
+	while IFS= read -r line; do
+		case $line in
+		*'=> not found'*)
+			read -r name _ <<<"$line"
+			found=""
+			for dir in $(rust_library_dirs); do
+				if [ -f "$dir/$name" ]; then
+					found=$dir/$name
+					break
+				fi
+			done
+			[ -n "$found" ] || die "$1 needs $name, which is nowhere on the host"
+			printf '%s\n' "$found"
+			elf_libraries "$found"
+			;;
+		*'=> /'*) line=${line#*=> }; printf '%s\n' "${line%% (0x*}" ;;
+		[[:space:]]/*) read -r name _ <<<"$line"; printf '%s\n' "$name" ;;
+		esac
+	done < <(ldd "$1" 2>/dev/null || true)
+}
+
+# Prints the directories where libraries missing from the loader's path may be:
+# LD_LIBRARY_PATH and the Rust toolchain's library directories (once per process).
+rust_library_dirs() {
+	local sysroot
+	if [ -z "${RUST_LIBRARY_DIRS+set}" ]; then
+		RUST_LIBRARY_DIRS=${LD_LIBRARY_PATH:-}
+		RUST_LIBRARY_DIRS=${RUST_LIBRARY_DIRS//:/ }
+		if sysroot=$(rustc --print sysroot 2>/dev/null); then
+			RUST_LIBRARY_DIRS+=" $sysroot/lib $sysroot/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/lib"
+		fi
+	fi
+	printf '%s\n' "$RUST_LIBRARY_DIRS"
+}
+
 root=$(mktemp -d "${TMPDIR:-/tmp}/umcg-initramfs.XXXXXX")
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,root,etc,opt/umcg/bin}
@@ -93,10 +134,18 @@ for spec in "${exes[@]}"; do
 	fi
 	lib_users+=("$exe")
 done
+# Libraries keep their host path when the guest's loader searches it by default; the others
+# (a Rust toolchain's libstd) go to /usr/lib.
 for exe in "${lib_users[@]}"; do
+	libs=$(elf_libraries "$exe")
 	while IFS= read -r lib; do
-		[ -e "$root/$lib" ] || put "$lib" "$lib"
-	done < <(elf_libraries "$exe")
+		[ -n "$lib" ] || continue
+		case ${lib%/*} in
+		/lib | /lib64 | /usr/lib | /lib/x86_64-linux-gnu | /usr/lib/x86_64-linux-gnu) dest=$lib ;;
+		*) dest=/usr/lib/${lib##*/} ;;
+		esac
+		[ -e "$root/$dest" ] || put "$lib" "$dest"
+	done <<<"$libs"
 done
 
 printf '%s\n' "$cmd" >"$root/etc/umcg-command"

@@ -7,7 +7,7 @@
 # console lines are printed.
 #
 # Usage: run-guest.sh -k bzImage -i initramfs.cpio [options]
-#   --smp N         virtual CPUs, one per socket (default 2; no ACPI in the guest)
+#   --smp N         virtual CPUs, one per socket (default 2; sockets=N, which needs no ACPI)
 #   --icount        -icount shift=0: the guest clock counts instructions (for benchmarks)
 #   --mem SIZE      guest memory (default 1G)
 #   --timeout SEC   kill QEMU after SEC seconds (default 1800)
