@@ -51,7 +51,9 @@ for patch in "${patches[@]}"; do
 	printf '%s\n' "$out"
 	summary=$(grep -E '^total: [0-9]+ errors, [0-9]+ warnings' <<<"$out" | tail -n 1) ||
 		die "checkpatch.pl printed no summary for $patch"
-	read -r errors warnings nchecks < <(sed -E 's/^total: ([0-9]+) errors, ([0-9]+) warnings(, ([0-9]+) checks)?.*/\1 \2 \3/' <<<"$summary")
+	errors=$(sed -nE 's/^total: ([0-9]+) errors.*/\1/p' <<<"$summary")
+	warnings=$(sed -nE 's/^total: [0-9]+ errors, ([0-9]+) warnings.*/\1/p' <<<"$summary")
+	nchecks=$(sed -nE 's/.* warnings, ([0-9]+) checks.*/\1/p' <<<"$summary")
 	nchecks=${nchecks:-0}
 	checks=$((checks + nchecks))
 	if [ "$errors" -ne 0 ] || [ "$warnings" -ne 0 ]; then
