@@ -658,6 +658,8 @@ fn canonical_server_loop_runs_many_workers(u: U) {
         let next = match cur.filter(|&c| task_state_at(c) == UMCG_TASK_RUNNING) {
             Some(c) => tid_of(c) | UMCG_TID_RUNNING,
             None => {
+                // umcg.rst, user-space rule 3: skip queued entries that are not RUNNABLE.
+                s.runq.retain(|&a| task_state_at(a) == UMCG_TASK_RUNNABLE);
                 cur = (!s.runq.is_empty()).then(|| s.runq.remove(0));
                 cur.map_or(0, tid_of)
             }

@@ -30,10 +30,12 @@ impl<T> Spin<T> {
 
     /// Takes the lock if it is free.
     pub(crate) fn try_lock(&self) -> Option<SpinGuard<'_, T>> {
+        // `then`, not `then_some`: a guard built for a failed attempt would unlock the holder's
+        // lock when dropped.
         self.locked
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
-            .then_some(SpinGuard { lock: self })
+            .then(|| SpinGuard { lock: self })
     }
 
     /// Takes the lock, spinning and yielding until it is free.
@@ -76,5 +78,46 @@ impl<T> DerefMut for SpinGuard<'_, T> {
 impl<T> Drop for SpinGuard<'_, T> {
     fn drop(&mut self) {
         self.lock.locked.store(false, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Spin;
+
+    #[test]
+    fn a_failed_try_lock_leaves_the_holder_holding() {
+        let s = Spin::new(0u32);
+        let held = s.lock();
+        assert!(s.try_lock().is_none());
+        assert!(
+            s.try_lock().is_none(),
+            "the failed attempt released the lock"
+        );
+        drop(held);
+        assert!(s.try_lock().is_some());
+    }
+
+    #[test]
+    fn failed_try_locks_do_not_break_exclusion() {
+        let s = std::sync::Arc::new(Spin::new(0u64));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let s = s.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..20_000 {
+                        drop(s.try_lock());
+                        let mut g = s.lock();
+                        let v = *g;
+                        std::hint::spin_loop();
+                        *g = v + 1;
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(*s.lock(), 80_000);
     }
 }

@@ -172,8 +172,14 @@ impl Server {
     /// wait can land late): while the worker still runs, wait on with `UMCG_TID_RUNNING`.
     pub fn run_until(&mut self, w: &Worker, end: i64) -> io::Result<()> {
         let mut r = self.wait(w.tid, end);
-        if self.next_tid().load(SeqCst) & UMCG_TID_RUNNING == 0 {
-            return r;
+        while self.next_tid().load(SeqCst) & UMCG_TID_RUNNING == 0 {
+            // Not switched: the wait returned before acting on next_tid (a wake got there
+            // first, or it published blocks, umcg.rst step 2). Retry while the worker waits.
+            let retry = matches!(errno_of(&r), None | Some(libc::EAGAIN));
+            if !retry || w.state() != UMCG_TASK_RUNNABLE {
+                return r;
+            }
+            r = self.wait(w.tid, end);
         }
         while r.is_ok() && w.state() == UMCG_TASK_RUNNING {
             r = self.wait(w.tid | UMCG_TID_RUNNING, end);
@@ -252,8 +258,9 @@ impl Worker {
             let ctx = Ctx { u, addr };
             if let End::Unregister = body(&ctx) {
                 // SAFETY: unregisters the struct registered above.
-                unsafe { u.ctl(UMCG_CTL_UNREGISTER | UMCG_CTL_WORKER, &mut *task, 0) }
-                    .expect("worker unregistration");
+                let r = unsafe { u.ctl(UMCG_CTL_UNREGISTER | UMCG_CTL_WORKER, &mut *task, 0) };
+                let state = state_at(addr).load(SeqCst);
+                r.unwrap_or_else(|e| panic!("worker unregistration: {e} (state {state:#x})"));
             }
         });
         let (tid, addr) = rx.recv_timeout(STEP).expect("worker thread started");
