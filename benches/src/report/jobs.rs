@@ -328,7 +328,7 @@ impl Job {
                 vec![
                     (
                         b.elapsed.as_nanos() as f64,
-                        format!("peak {} threads", b.peak),
+                        format!("peak {} threads of its own", b.peak),
                     ),
                     (
                         b.after as f64 - b.before as f64,

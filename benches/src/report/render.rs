@@ -82,8 +82,9 @@ fn targets_table(r: &Results, s: &mut String) {
             let cell = v
                 .iter()
                 .find(|t| t.target == name && t.contender == *label)
-                .map_or(String::new(), |t| {
-                    format!("{}: **{}**", t.measured, t.status)
+                .map_or(String::new(), |t| match t.measured.as_str() {
+                    "—" => t.status.to_string(),
+                    m => format!("{m}: **{}**", t.status),
                 });
             let _ = write!(s, " {cell} |");
         }
