@@ -6,7 +6,7 @@ mod jobs;
 mod render;
 mod targets;
 
-pub use jobs::Contender;
+pub use jobs::{run_job, Contender};
 pub use render::write_section;
 
 use crate::config::Config;

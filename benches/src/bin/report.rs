@@ -45,7 +45,7 @@ fn main() {
         only: Vec::new(),
     };
     let (mut out, mut section) = (None::<PathBuf>, String::from("host"));
-    let (mut splice, mut markers) = (None::<PathBuf>, false);
+    let (mut splice, mut markers, mut job) = (None::<PathBuf>, false, None::<usize>);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = || args.next().unwrap_or_else(|| usage());
@@ -58,6 +58,7 @@ fn main() {
             "--tmpdir" => opts.tmpdir = val().into(),
             "--splice" => splice = Some(val().into()),
             "--markers" => markers = true,
+            "--run-job" => job = Some(val().parse().unwrap_or_else(|_| usage())),
             "--repeat" => opts.repeat = val().parse().unwrap_or_else(|_| usage()),
             "--only" => opts.only = val().split(',').map(str::to_string).collect(),
             "--contenders" => {
@@ -68,6 +69,10 @@ fn main() {
             }
             _ => usage(),
         }
+    }
+    if let Some(index) = job {
+        report::run_job(&opts, index);
+        return;
     }
     if let Some(src) = splice {
         let md = std::fs::read_to_string(&src).expect("read the report to splice");

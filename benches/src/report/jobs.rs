@@ -366,33 +366,94 @@ fn dispatch(c: Contender, spec: &Spec, opts: &Options) -> Vec<(f64, String)> {
     }
 }
 
-/// Runs the job on its own thread and waits at most the job timeout for it. A job that does not
-/// finish in time is abandoned with its runtime and threads (they may keep running), its
-/// figures NaN with the reason, and the report goes on with the next job.
-fn run_with_timeout(c: Contender, spec: &Spec, opts: &Options) -> Vec<(f64, String)> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let (spec2, opts2) = (spec.clone(), opts.clone());
-    let started = std::thread::Builder::new()
-        .name("bench-job".into())
-        .spawn(move || {
-            let _ = tx.send(dispatch(c, &spec2, &opts2));
-        });
+/// Marks the lines a child process prints for each of its job's figures.
+const RESULT_TAG: &str = "UMCG-BENCH-RESULT\t";
+/// Marks the line with the child's thread count after its runtime was dropped.
+const THREADS_TAG: &str = "UMCG-BENCH-THREADS\t";
+
+/// Runs job `index` in a child process (this executable with `--run-job`), so that a job's
+/// threads, a hang or a crash cannot touch the jobs after it. A child running longer than the
+/// job timeout is killed and its figures marked timed out.
+fn run_isolated(c: Contender, index: usize, spec: &Spec, opts: &Options) -> Vec<(f64, String)> {
     let fail = |why: String| {
         eprintln!("  {}: {why}", c.label());
-        spec.rows.iter().map(|_| (f64::NAN, why.clone())).collect()
+        spec.rows
+            .iter()
+            .map(|_| (f64::NAN, why.clone()))
+            .collect::<Vec<_>>()
     };
-    if let Err(e) = started {
-        return fail(format!("cannot start the job thread: {e}"));
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => return fail(format!("cannot find this executable: {e}")),
+    };
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("--run-job")
+        .arg(index.to_string())
+        .arg("--contenders")
+        .arg(c.label())
+        .arg("--tmpdir")
+        .arg(&opts.tmpdir)
+        .stdout(std::process::Stdio::piped());
+    if !opts.only.is_empty() {
+        cmd.arg("--only").arg(opts.only.join(","));
     }
-    let limit = opts.cfg.job_timeout;
-    match rx.recv_timeout(limit) {
-        Ok(out) => out,
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => fail(format!(
-            "timed out after {} s (hung? the runtime was abandoned, its threads may still run)",
-            limit.as_secs()
-        )),
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => fail("the job thread died".into()),
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => return fail(format!("cannot start the job process: {e}")),
+    };
+    let t0 = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if t0.elapsed() > opts.cfg.job_timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return fail(format!(
+                    "timed out after {} s (killed)",
+                    opts.cfg.job_timeout.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            Err(e) => return fail(format!("waiting for the job process: {e}")),
+        }
+    };
+    let mut text = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        let _ = std::io::Read::read_to_string(&mut out, &mut text);
     }
+    let out: Vec<(f64, String)> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix(RESULT_TAG))
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(v, d)| (v.parse().unwrap_or(f64::NAN), d.to_string()))
+        .collect();
+    if let Some(n) = text.lines().find_map(|l| l.strip_prefix(THREADS_TAG)) {
+        eprintln!(
+            "  ({}: {n} threads left in the job process after its runtime was dropped)",
+            c.label()
+        );
+    }
+    if out.len() == spec.rows.len() {
+        out
+    } else {
+        fail(format!(
+            "the job process ended ({status}) without its figures"
+        ))
+    }
+}
+
+/// The child side of [`run_isolated`]: runs job `index` of the selected jobs on the one
+/// contender in `opts` and prints its figures for the parent.
+pub fn run_job(opts: &Options, index: usize) {
+    let specs = specs(opts);
+    let (Some(spec), Some(&c)) = (specs.get(index), opts.contenders.first()) else {
+        eprintln!("report: no job {index}");
+        std::process::exit(2);
+    };
+    for (v, d) in dispatch(c, spec, opts) {
+        println!("{RESULT_TAG}{v}\t{}", d.replace(['\t', '\n'], " "));
+    }
+    println!("{THREADS_TAG}{}", crate::procfs::threads());
 }
 
 /// Builds the runtime and runs the job. A runtime that cannot be built, or a job that panics,
@@ -446,18 +507,17 @@ fn combine(runs: &[(f64, String)], repeated: bool) -> Figure {
 
 /// Runs every selected job on every available contender and appends the rows to `progress`.
 pub fn rows(opts: &Options, progress: &Mutex<Progress>) {
-    for spec in specs(opts) {
+    for (index, spec) in specs(opts).into_iter().enumerate() {
         let mut runs: Vec<Vec<Vec<(f64, String)>>> = vec![Vec::new(); opts.contenders.len()];
         for _ in 0..opts.repeat.max(1) {
             for (i, &c) in opts.contenders.iter().enumerate() {
                 if c.available() {
                     let job = format!("`{}` on {}", spec.rows[0].0, c.label());
                     progress.lock().expect("progress").current = Some((job, Instant::now()));
-                    let out = run_with_timeout(c, &spec, opts);
-                    let left = crate::procfs::threads();
+                    let out = run_isolated(c, index, &spec, opts);
                     for (r, (v, d)) in spec.rows.iter().zip(&out) {
                         eprintln!(
-                            "  {:<58} {:<14} {:>12}  {d} [threads after drop: {left}]",
+                            "  {:<58} {:<14} {:>12}  {d}",
                             r.0,
                             c.label(),
                             fmt_value(*v, r.2)
