@@ -46,6 +46,7 @@ conformance!(
     orphaned_worker_cannot_enqueue,
     worker_exit_without_unregister,
     canonical_server_loop_runs_many_workers,
+    preemption_right_after_a_switch,
 );
 
 fn ctl(u: U, flags: u32, t: *mut umcg_task, clock: libc::clockid_t) -> Option<i32> {
@@ -684,4 +685,42 @@ fn canonical_server_loop_runs_many_workers(u: U) {
     for w in workers {
         w.join();
     }
+}
+
+/// A worker preempted right after a switch, before it can have returned to user space (the
+/// server's deadline is already past: the switch happens, the wait returns `ETIMEDOUT`): the
+/// flag is honoured on its way out, it becomes RUNNABLE and is queued.
+fn preemption_right_after_a_switch(u: U) {
+    let mut s = Server::register(u, 0);
+    let stop = Arc::new(AtomicBool::new(false));
+    let st = stop.clone();
+    let w = Worker::spawn(u, gettid(), move |_| {
+        let t0 = Instant::now();
+        while !st.load(SeqCst) && t0.elapsed() < 2 * STEP {
+            std::hint::spin_loop();
+        }
+        End::Unregister
+    });
+    s.wait_runnable(w.addr);
+    assert_eq!(errno(s.wait(w.tid, 1)), Some(libc::ETIMEDOUT));
+    assert_eq!(
+        s.next_tid().load(SeqCst),
+        w.tid | UMCG_TID_RUNNING,
+        "the switch happened"
+    );
+    let ws = state_at(w.addr);
+    let cur = ws.load(SeqCst);
+    assert_eq!(cur & UMCG_TASK_MASK, UMCG_TASK_RUNNING);
+    assert!(ws
+        .compare_exchange(cur, cur | UMCG_TF_PREEMPT, SeqCst, SeqCst)
+        .is_ok());
+    assert_eq!(errno(u.kick(0, w.tid)), None);
+    s.wait_runnable(w.addr);
+    assert_eq!(
+        ws.load(SeqCst) & (UMCG_TASK_MASK | UMCG_TF_PREEMPT),
+        UMCG_TASK_RUNNABLE
+    );
+    stop.store(true, SeqCst);
+    assert_eq!(errno(s.run(&w)), None);
+    w.join();
 }

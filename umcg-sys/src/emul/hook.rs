@@ -161,13 +161,36 @@ pub(crate) fn promote(w: &Entry) {
     }
 }
 
-/// A worker leaving the emulation: it runs again, its sleeps are blocks again.
+/// A worker leaving the emulation: it runs again, its sleeps are blocks again. Like the
+/// kernel's return to user space it honours `UMCG_TF_PREEMPT`: a kick that found the worker
+/// inside the emulation sent no signal, so the flag is checked here, after `in_emul` is
+/// cleared (SeqCst; pairs with the kicker's cmpxchg of the flag followed by its SeqCst load of
+/// `in_emul`: either the kicker signals, or this check sees the flag).
 pub(crate) fn exit(w: &Entry) {
     let Some(part) = w.worker() else { return };
-    promote(w);
-    let mut probe = part.probe.lock();
-    probe.reset();
-    part.in_emul.store(false, Ordering::SeqCst);
+    loop {
+        promote(w);
+        {
+            let mut probe = part.probe.lock();
+            probe.reset();
+            part.in_emul.store(false, Ordering::SeqCst);
+        }
+        let s = w.task.state().load(Ordering::SeqCst);
+        if task_state(s) != UMCG_TASK_RUNNING || s & UMCG_TF_PREEMPT == 0 {
+            return;
+        }
+        {
+            let _probe = part.probe.lock();
+            part.in_emul.store(true, Ordering::SeqCst);
+        }
+        if w.task
+            .transition(UMCG_TASK_RUNNING, UMCG_TASK_RUNNABLE)
+            .is_ok()
+        {
+            enqueue(w, true);
+            park(w);
+        }
+    }
 }
 
 /// Sleeps until the task's state is RUNNING, with its signals held pending.
