@@ -77,27 +77,29 @@ pub(crate) fn set_current_worker(w: *const Entry) {
     CURRENT_WORKER.with(|c| c.set(w));
 }
 
-/// Installs the handler once per process, unless the program handles `SIGURG` itself.
+/// Installs the handler once per process, unless the program handles `SIGURG` itself. Runs
+/// under a `Once`: threads registering their first workers at the same time must not see
+/// each other's installation as a foreign handler.
 pub(crate) fn install() {
-    if HANDLER.load(Ordering::Acquire) != NOT_INSTALLED {
-        return;
-    }
-    // SAFETY: all-zero sigaction is valid (SIG_DFL, empty mask); we only read the old one.
-    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
-    // SAFETY: a null new action only queries.
-    unsafe { libc::sigaction(libc::SIGURG, std::ptr::null(), &mut old) };
-    if old.sa_sigaction != libc::SIG_DFL && old.sa_sigaction != libc::SIG_IGN {
-        HANDLER.store(REFUSED, Ordering::Release);
-        return;
-    }
-    // SAFETY: as above.
-    let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
-    act.sa_sigaction = on_signal as *const () as libc::sighandler_t;
-    act.sa_flags = libc::SA_RESTART;
-    // SAFETY: installs a handler that only touches atomics, thread-locals without destructors
-    // and raw syscalls (futex, sched_yield), saving and restoring errno.
-    let ok = unsafe { libc::sigaction(libc::SIGURG, &act, std::ptr::null_mut()) } == 0;
-    HANDLER.store(if ok { INSTALLED } else { REFUSED }, Ordering::Release);
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: all-zero sigaction is valid (SIG_DFL, empty mask); we only read the old one.
+        let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+        // SAFETY: a null new action only queries.
+        unsafe { libc::sigaction(libc::SIGURG, std::ptr::null(), &mut old) };
+        if old.sa_sigaction != libc::SIG_DFL && old.sa_sigaction != libc::SIG_IGN {
+            HANDLER.store(REFUSED, Ordering::Release);
+            return;
+        }
+        // SAFETY: as above.
+        let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
+        act.sa_sigaction = on_signal as *const () as libc::sighandler_t;
+        act.sa_flags = libc::SA_RESTART;
+        // SAFETY: installs a handler that only touches atomics, thread-locals without
+        // destructors and raw syscalls (futex, sched_yield), saving and restoring errno.
+        let ok = unsafe { libc::sigaction(libc::SIGURG, &act, std::ptr::null_mut()) } == 0;
+        HANDLER.store(if ok { INSTALLED } else { REFUSED }, Ordering::Release);
+    });
 }
 
 /// Asks worker `w` to run its return-to-user hook now.
