@@ -19,13 +19,15 @@
 //! # What happens when a task blocks
 //!
 //! The driver calls `read()` inside a poll. The kernel marks it BLOCKED and wakes its server on
-//! the same CPU. The server revokes the driver role from it and switches to a parked worker (or
-//! starts a thread, up to `max_workers`), which becomes the driver and keeps polling the
-//! server's queues. When `read()` returns, the kernel marks the old driver RUNNABLE, pushes it
-//! on the server's runnable list and wakes the server; the server queues it as *unfinished*.
-//! The new driver sees that count at its next check and yields; the server switches to the old
-//! driver, which finishes its poll, sees it is no longer driver, and parks. The driver then
-//! resumes. This is why a plain blocking call inside `spawn` is safe on the kernel backend.
+//! the same CPU. If there is other work, the server revokes the driver role from it and
+//! switches to a parked worker (or starts a thread, up to `max_workers`), which becomes the
+//! driver and keeps polling the server's queues. When `read()` returns, the kernel marks the
+//! old driver RUNNABLE, pushes it on the server's runnable list and wakes the server; the
+//! server queues it as *unfinished*. The new driver sees that count at its next check and
+//! yields; the server switches to the old driver, which finishes its poll, sees it is no longer
+//! driver, and parks. The driver then resumes. This is why a plain blocking call inside `spawn`
+//! is safe on the kernel backend. If there was nothing else to do while it was blocked, the
+//! driver keeps its role and simply carries on when it comes back (two switches saved).
 //!
 //! # Server and worker states
 //!

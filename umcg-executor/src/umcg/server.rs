@@ -113,6 +113,9 @@ struct Server {
     cur: Option<Arc<Worker>>,
     driver: Option<Arc<Worker>>,
     driver_turn: bool,
+    /// The driver blocked in the kernel and has not come back. It keeps the role (and
+    /// carries on driving when it comes back) unless work arrives meanwhile.
+    driver_blocked: bool,
     retry_spawn_at: Option<Instant>,
 }
 
@@ -130,6 +133,7 @@ impl Server {
             cur: None,
             driver: None,
             driver_turn: true,
+            driver_blocked: false,
             retry_spawn_at: None,
         }
     }
@@ -148,7 +152,7 @@ impl Server {
             let head = slot.task.runnable_workers_ptr.swap(0, SeqCst);
             self.absorb(head);
             self.review_current();
-            self.reap_failed(slot);
+            self.reap_failed();
             self.publish(slot);
             let (next_tid, deadline, switching, announced) = match self.decide(slot) {
                 Step::Exit => return,
@@ -176,8 +180,17 @@ impl Server {
             if let Err(e) = waited {
                 match e.raw_os_error() {
                     Some(libc::ETIMEDOUT) | Some(libc::EINTR) => {}
-                    // Woken before sleeping, or the named worker stopped running: decide again.
-                    Some(libc::EAGAIN) => std::thread::yield_now(),
+                    // Woken before sleeping, or the named worker stopped running: decide again,
+                    // letting a worker on its way into umcg_wait (COND_WAIT) get there first.
+                    Some(libc::EAGAIN) => {
+                        let entering = self
+                            .cur
+                            .as_ref()
+                            .is_some_and(|c| c.task.state.load(SeqCst) & UMCG_TF_COND_WAIT != 0);
+                        if entering {
+                            std::thread::yield_now();
+                        }
+                    }
                     _ => worker::fatal("umcg_wait of a server", &e),
                 }
             }
@@ -210,16 +223,26 @@ impl Server {
         }
         self.starting.retain(|s| !Arc::ptr_eq(s, &w));
         match w.intent.load(SeqCst) {
-            intent::NEW | intent::PARKED => self.idle.push((w, Instant::now())),
+            intent::NEW | intent::PARKED => {
+                if self.is_driver(&w) {
+                    self.driver_blocked = false;
+                }
+                self.idle.push((w, Instant::now()));
+            }
             intent::YIELD => {
                 self.driver_turn = false;
                 self.yielded = Some(w);
             }
             _ => {
+                let preempted = w.preempted.swap(false, SeqCst);
                 if self.is_driver(&w) {
-                    self.revoke();
+                    self.driver_blocked = false;
+                    if preempted {
+                        // The driver must not wait behind its own long closure.
+                        self.revoke();
+                    }
                 }
-                if w.preempted.swap(false, SeqCst) {
+                if preempted {
                     self.preempted.push_back(w);
                 } else {
                     self.unfinished.push_back(w);
@@ -245,14 +268,14 @@ impl Server {
             UMCG_TASK_BLOCKED => {
                 self.cur = None;
                 if self.is_driver(&cur) {
-                    self.revoke();
+                    self.driver_blocked = true;
                 }
             }
             _ => self.cur = None,
         }
     }
 
-    fn reap_failed(&mut self, slot: &ServerSlot) {
+    fn reap_failed(&mut self) {
         let failed: Vec<_> = self
             .starting
             .iter()
@@ -264,7 +287,6 @@ impl Server {
             self.forget(&w);
             self.retry_spawn_at = Some(Instant::now() + SPAWN_RETRY);
         }
-        let _ = slot;
     }
 
     fn forget(&mut self, w: &Arc<Worker>) {
@@ -274,6 +296,7 @@ impl Server {
         self.idle.retain(|(i, _)| !Arc::ptr_eq(i, w));
         if self.is_driver(w) {
             self.driver = None;
+            self.driver_blocked = false;
         }
     }
 
@@ -325,6 +348,12 @@ impl Server {
     fn drive_step(&mut self) -> Step {
         if let Some(d) = self.yielded.take() {
             return Step::Switch(d, Origin::Yielded);
+        }
+        if self.driver_blocked {
+            // Work arrived while the driver is blocked: the role goes to another worker; the
+            // blocked one finishes its job when it comes back, then parks.
+            self.driver_blocked = false;
+            self.revoke();
         }
         if let Some(d) = self.driver.clone() {
             if let Some(i) = self.idle.iter().position(|(w, _)| Arc::ptr_eq(w, &d)) {
