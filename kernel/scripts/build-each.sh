@@ -27,14 +27,17 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
+take_kbuild_lock
+inputs=$BUILD_DIR/inputs.$$
+rm -rf "$inputs"
+snapshot_inputs "$inputs"
 load_base
 mapfile -t patches < <(series_patches)
 [ "${#patches[@]}" -gt 0 ] || { info "the series is empty: nothing to build"; exit 0; }
-take_kbuild_lock
 tree=$BUILD_DIR/each
 jobs=${UMCG_JOBS:-$(nproc)}
 results=()
-trap 'printf "%s\n" "${results[@]}" >&2' EXIT
+trap 'rm -rf "$inputs"; printf "%s\n" "${results[@]}" >&2' EXIT
 
 # Configures and builds the tree; $@: extra config fragments.
 build_tree() {

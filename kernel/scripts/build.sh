@@ -39,6 +39,14 @@ if [ "$force" -eq 0 ] && [ -f "$out/bzImage" ]; then
 fi
 
 take_kbuild_lock
+# From here on the build works from a copy of its inputs: the key names what was built.
+inputs=$BUILD_DIR/inputs.$$
+trap 'rm -rf "$inputs"' EXIT
+rm -rf "$inputs"
+snapshot_inputs "$inputs"
+load_base
+key=$(cache_key "")
+out=$CACHE_DIR/$key
 if [ "$force" -eq 0 ] && [ -f "$out/bzImage" ]; then
 	info "cache hit (built while waiting for the lock): $out"
 	printf '%s\n' "$out"

@@ -8,10 +8,13 @@ REPO_DIR=$(cd "$KERNEL_DIR/.." && pwd)
 SCRIPTS_DIR=$KERNEL_DIR/scripts
 BUILD_DIR=$KERNEL_DIR/build
 CACHE_DIR=$BUILD_DIR/cache
-PATCH_DIR=$KERNEL_DIR/patches
+# The build inputs: kernel/ itself, or the snapshot of them a build works from (see
+# snapshot_inputs), named by UMCG_INPUTS.
+INPUT_DIR=${UMCG_INPUTS:-$KERNEL_DIR}
+PATCH_DIR=$INPUT_DIR/patches
 SERIES_FILE=$PATCH_DIR/series
-CONFIG_FRAGMENT=$KERNEL_DIR/configs/umcg.config
-BASE_FILE=$KERNEL_DIR/BASE
+CONFIG_FRAGMENT=$INPUT_DIR/configs/umcg.config
+BASE_FILE=$INPUT_DIR/BASE
 # How many characters of the sha256 name a source tree and a cache entry.
 KEY_LEN=16
 
@@ -75,6 +78,28 @@ series_prefix() {
 	else
 		series_patches | head -n "$count"
 	fi
+}
+
+# Copies the build inputs (BASE, the config fragment, the series and its patches) into
+# the new directory $1 and points this script and its children (UMCG_INPUTS) at the copy,
+# so that a build and its cache key see one version of the inputs even when the files are
+# edited while it runs. Does nothing when the caller already works from a snapshot.
+snapshot_inputs() {
+	local dir=$1 name
+	[ -z "${UMCG_INPUTS:-}" ] || return 0
+	mkdir -p "$dir/patches" "$dir/configs"
+	cp "$BASE_FILE" "$dir/BASE"
+	cp "$CONFIG_FRAGMENT" "$dir/configs/umcg.config"
+	[ ! -f "$SERIES_FILE" ] || cp "$SERIES_FILE" "$dir/patches/series"
+	while IFS= read -r name; do
+		cp "$PATCH_DIR/$name" "$dir/patches/$name"
+	done < <(series_patches)
+	export UMCG_INPUTS=$dir
+	INPUT_DIR=$dir
+	PATCH_DIR=$dir/patches
+	SERIES_FILE=$PATCH_DIR/series
+	CONFIG_FRAGMENT=$dir/configs/umcg.config
+	BASE_FILE=$dir/BASE
 }
 
 # Prints the cache key of a build: the sha256 over kernel/BASE, the installed base

@@ -28,8 +28,14 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-load_base
 take_kbuild_lock
+inputs=$BUILD_DIR/inputs.$$
+if [ -z "${UMCG_INPUTS:-}" ]; then
+	trap 'rm -rf "$inputs"' EXIT
+	rm -rf "$inputs"
+	snapshot_inputs "$inputs"
+fi
+load_base
 key=$(cache_key "$count")
 tree=$BUILD_DIR/src-$key
 stamp=$tree/.umcg-prepared
