@@ -12,7 +12,8 @@
 #                    there: /opt/umcg/rust/, /opt/umcg/selftests/; extra ones in /opt/umcg/bin/)
 #   --add EXE        put the executable EXE (with its libraries) into /opt/umcg/bin/
 #   --no-rust        do not build or include the Rust test binaries
-#   --smp N, --icount, --mem SIZE, --timeout SEC, --quiet    passed to run-guest.sh
+#   --smp N, --icount, --mem SIZE, --quiet    passed to run-guest.sh
+#   --timeout SEC    stop the guest after SEC seconds (default 1200)
 #   --keep-debug     keep debug info in the guest's copies of the binaries
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
@@ -20,11 +21,11 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
-	sed -n '2,17s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,18s/^# \{0,1\}//p' "$0" >&2
 	exit "${1:-2}"
 }
 
-cmd="" rust=1 adds=() guest_opts=() mk_opts=() timeout=2400
+cmd="" rust=1 adds=() guest_opts=() mk_opts=() timeout=1200
 while [ $# -gt 0 ]; do
 	case $1 in
 	--cmd) cmd=${2:?}; shift 2 ;;
