@@ -6,28 +6,28 @@ use std::time::{Duration, Instant};
 
 use support::each_backend;
 
+/// No sleep ends before its deadline. (The order in which tasks then run is not the deadline
+/// order in general: on UMCG a task that blocks, even in a page fault, lets the next one run;
+/// the heap's firing order is a unit test of `time::driver`.)
 #[test]
-fn sleeps_end_in_deadline_order() {
+fn sleeps_never_end_early() {
     each_backend(|b| {
-        // One server: timers that fire together are polled in deadline order.
-        let rt = support::builder(b).servers(1).build().unwrap();
-        let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let hs: Vec<_> = [40u64, 10, 30, 20]
+        let rt = support::rt(b);
+        let hs: Vec<_> = [40u64, 10, 30, 20, 0]
             .into_iter()
             .map(|ms| {
-                let order = order.clone();
                 rt.spawn(async move {
-                    umcg::time::sleep(Duration::from_millis(ms)).await;
-                    order.lock().unwrap().push(ms);
+                    let deadline = Instant::now() + Duration::from_millis(ms);
+                    umcg::time::sleep_until(deadline).await;
+                    Instant::now() >= deadline
                 })
             })
             .collect();
         rt.block_on(async {
             for h in hs {
-                h.await.unwrap();
+                assert!(h.await.unwrap(), "a sleep ended before its deadline");
             }
         });
-        assert_eq!(*order.lock().unwrap(), vec![10, 20, 30, 40]);
     });
 }
 

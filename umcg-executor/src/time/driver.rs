@@ -181,3 +181,51 @@ impl Timers {
         n
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::{now_ns, Timers};
+    use std::sync::{Arc, Mutex};
+    use std::task::{Wake, Waker};
+
+    struct Record(u64, Arc<Mutex<Vec<u64>>>);
+
+    impl Wake for Record {
+        fn wake(self: Arc<Self>) {
+            self.1.lock().unwrap().push(self.0);
+        }
+    }
+
+    #[test]
+    fn due_timers_fire_in_deadline_order_and_others_wait() {
+        let timers = Timers::new();
+        let fired = Arc::new(Mutex::new(Vec::new()));
+        let now = now_ns();
+        let mut entries = Vec::new();
+        for ago in [40u64, 10, 30, 20] {
+            let w = Waker::from(Arc::new(Record(ago, fired.clone())));
+            entries.push(timers.register(now - ago * 1_000_000, &w).0);
+        }
+        let later = Waker::from(Arc::new(Record(0, fired.clone())));
+        let (pending, _) = timers.register(now + 3_600_000_000_000, &later);
+        assert!(timers.due());
+        assert_eq!(timers.fire_due(), 4);
+        assert_eq!(*fired.lock().unwrap(), vec![40, 30, 20, 10]);
+        assert!(entries.iter().all(|e| e.fired()));
+        assert!(!pending.fired());
+        assert!(!timers.due());
+        assert_eq!(timers.next_deadline(), now + 3_600_000_000_000);
+    }
+
+    #[test]
+    fn a_cancelled_timer_does_not_wake() {
+        let timers = Timers::new();
+        let fired = Arc::new(Mutex::new(Vec::new()));
+        let w = Waker::from(Arc::new(Record(1, fired.clone())));
+        let (e, earliest) = timers.register(now_ns() - 1, &w);
+        assert!(earliest);
+        e.cancel();
+        assert_eq!(timers.fire_due(), 0);
+        assert!(fired.lock().unwrap().is_empty());
+    }
+}
