@@ -338,7 +338,15 @@ impl Server {
                 let w = self.preempted.pop_front().expect("preempted");
                 Step::Switch(w, Origin::Preempted)
             }
-            ServerChoice::Drive => self.drive_step(),
+            ServerChoice::Drive => match self.drive_step() {
+                // No driver can run now (at the worker limit, or a thread is starting): do
+                // not leave a preempted closure waiting for one meanwhile.
+                Step::Sleep { .. } if !self.preempted.is_empty() => {
+                    let w = self.preempted.pop_front().expect("preempted");
+                    Step::Switch(w, Origin::Preempted)
+                }
+                step => step,
+            },
             ServerChoice::Idle => self.idle_step(slot),
         }
     }
