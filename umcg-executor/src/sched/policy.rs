@@ -16,11 +16,17 @@
 //!    [`YIELD_CHECK_INTERVAL`] polls.
 //! 2. *Async tasks and blocking closures alternate.* When both are queued, every other pick is a
 //!    blocking closure ([`BLOCKING_EVERY`]), so neither kind starves the other. A closure that
-//!    runs longer than the runtime's blocking slice without blocking is preempted by the monitor
-//!    and resumes later under rule 1.
-//! 3. *Local before global, global now and then.* The server's own queue is LIFO-free FIFO;
-//!    every [`INJECT_EVERY`] picks the injection queue is checked first so remote spawns and
-//!    wakes are not starved by a busy local queue.
+//!    runs longer than the runtime's blocking slice without blocking is preempted by the monitor;
+//!    the server then gives the CPU to the driver and to preempted closures in turn
+//!    ([`server_choice`]'s `driver_turn`; the driver yields to them after a slice,
+//!    [`should_yield`]). When no driver can run (every worker is busy and the worker limit is
+//!    reached), preempted closures are resumed rather than left waiting.
+//! 3. *Local before global, global now and then.* The server's own queue is a FIFO; every
+//!    [`INJECT_EVERY`] picks, and first of all when a driver takes over (a driver that took over
+//!    because the previous one blocked would otherwise start on the next blocking closure and
+//!    block in turn, never reaching remote wakes), the injection queue is checked first, and a
+//!    visit moves a share of it ([`INJECT_BATCH`] at most) to the local queue, so remote spawns
+//!    and wakes are not starved by a busy local queue.
 //! 4. *Steal when idle.* A driver with nothing of its own takes one task from another server's
 //!    local queue (the queues are MPMC, so a steal is a pop).
 //! 5. *Timers* are fired by the driver every [`TIMER_CHECK_INTERVAL`] picks and whenever it runs
