@@ -15,6 +15,9 @@ cargo test --workspace
 step "loom: umcg-sys emulation list push"
 RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/loom" \
 	cargo test --release -p umcg-sys --lib loom_model
+step "loom: umcg-executor queues, task state, park/notify"
+RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/loom" \
+	cargo test --release -p umcg-executor --lib loom
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 step "guest: the UMCG kernel (cached build) under QEMU: kselftests and Rust tests (kernel/scripts/test-guest.sh)"

@@ -30,7 +30,7 @@ impl Word for AtomicU64 {
     }
 }
 
-#[cfg(loom)]
+#[cfg(all(test, loom))]
 impl Word for loom::sync::atomic::AtomicU64 {
     fn load(&self) -> u64 {
         loom::sync::atomic::AtomicU64::load(self, Ordering::SeqCst)
