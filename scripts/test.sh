@@ -20,5 +20,7 @@ RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR="${CARGO_TARGET_D
 	cargo test --release -p umcg-executor --lib loom
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+step "checkpatch --strict over the series (kernel/scripts/checkpatch.sh)"
+kernel/scripts/checkpatch.sh
 step "guest: the UMCG kernel (cached build) under QEMU: kselftests and Rust tests (kernel/scripts/test-guest.sh)"
 kernel/scripts/test-guest.sh
