@@ -157,6 +157,12 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
 mkdir -p /dev/shm /dev/pts
+# devtmpfs has no /dev/fd or /dev/std*; kselftest's runner writes each test's output to
+# /dev/stdout, which would otherwise vanish and leave a failing test without its log.
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /dev/shm
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up || echo "init: could not bring up lo"
