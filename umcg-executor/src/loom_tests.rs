@@ -319,3 +319,35 @@ fn loom_idle_server_never_misses_work() {
         assert_eq!(work.pop(), Some(1));
     });
 }
+
+/// A value for the hand-off stack of `umcg::stack` (server ⇄ spawner).
+struct Node(u32, loom::sync::atomic::AtomicPtr<Node>);
+
+impl crate::umcg::stack::Linked for Node {
+    fn link(&self) -> &loom::sync::atomic::AtomicPtr<Self> {
+        &self.1
+    }
+}
+
+#[test]
+fn loom_stack_hands_over_every_push_once() {
+    use crate::umcg::stack::Stack;
+    model(|| {
+        let stack = Arc::new(Stack::new());
+        let node = |v| std::sync::Arc::new(Node(v, Default::default()));
+        let pushers: Vec<_> = (1..=2)
+            .map(|v| {
+                let stack = stack.clone();
+                thread::spawn(move || stack.push(node(v)))
+            })
+            .collect();
+        // The consumer takes while the pushes race, then after they are done.
+        let mut got: Vec<u32> = stack.take_all().map(|n| n.0).collect();
+        for p in pushers {
+            p.join().unwrap();
+        }
+        got.extend(stack.take_all().map(|n| n.0));
+        got.sort();
+        assert_eq!(got, vec![1, 2]);
+    });
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::{Handle, Hooks, Runtime};
 use crate::sched::{phase, Config, Shared};
-use crate::umcg::{monitor, server};
+use crate::umcg::{monitor, server, spawner};
 use crate::Backend;
 
 type Callback = Arc<dyn Fn() + Send + Sync>;
@@ -117,7 +117,8 @@ impl Builder {
         self
     }
 
-    /// The name of worker threads (servers get `-srv` appended, the monitor `-mon`).
+    /// The name of worker threads (servers get `-srv` appended, the monitor `-mon`, the thread
+    /// that creates workers `-spawn`).
     ///
     /// # Examples
     ///
@@ -285,6 +286,8 @@ impl Builder {
             },
         };
         let shared = Arc::new(Shared::new(config, umcg, servers, self.blocking_capacity));
+        // Before the servers: they ask it for workers from their first switch on.
+        spawner::start(&shared)?;
         for i in 0..servers {
             if let Err(e) = server::start(&shared, i) {
                 abandon(&shared, i);

@@ -21,7 +21,8 @@ pub(crate) mod registry;
 use std::future::Future;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::thread::Thread;
 use std::time::Duration;
 
 use umcg_sys::abi::{UMCG_TASK_MASK, UMCG_TASK_RUNNABLE, UMCG_TASK_RUNNING, UMCG_TF_COND_WAIT};
@@ -33,6 +34,7 @@ use crate::runtime::Hooks;
 use crate::task::core::{BlockingTask, Cell, Kind, Schedule, Task};
 use crate::task::{Id, JoinHandle};
 use crate::time::driver::Timers;
+use crate::umcg::stack::Stack;
 use crate::umcg::task::AtomicTask;
 use crate::umcg::worker::Worker;
 use idle::Idle;
@@ -84,6 +86,10 @@ pub(crate) struct ServerSlot {
     pub(crate) blocking_job: Mutex<Option<Arc<Worker>>>,
     pub(crate) blocking_seq: AtomicU64,
     pub(crate) phase: AtomicU8,
+    /// Workers the server asked the spawner for, not yet created (`umcg::spawner`).
+    pub(crate) spawn_requests: AtomicUsize,
+    /// Workers the spawner created for this server, not yet taken by it.
+    pub(crate) born: Stack<Worker>,
 }
 
 /// See the module documentation.
@@ -104,6 +110,10 @@ pub(crate) struct Shared {
     /// Signalled by servers whose phase changes, for the shutdown waiter.
     pub(crate) phase_lock: Mutex<()>,
     pub(crate) phase_cv: Condvar,
+    /// The thread that creates and frees workers for the servers (`umcg::spawner`).
+    pub(crate) spawner: OnceLock<Thread>,
+    /// Workers the servers are done with, for the spawner to drop.
+    pub(crate) graveyard: Stack<Worker>,
 }
 
 const LOCAL_QUEUE_CAPACITY: usize = 256;
@@ -130,6 +140,8 @@ impl Shared {
                 blocking_job: Mutex::new(None),
                 blocking_seq: AtomicU64::new(0),
                 phase: AtomicU8::new(phase::ACTIVE),
+                spawn_requests: AtomicUsize::new(0),
+                born: Stack::new(),
             })
             .collect();
         Self {
@@ -147,6 +159,8 @@ impl Shared {
             last_spawn_error: Mutex::new(None),
             phase_lock: Mutex::new(()),
             phase_cv: Condvar::new(),
+            spawner: OnceLock::new(),
+            graveyard: Stack::new(),
         }
     }
 
@@ -260,10 +274,11 @@ impl Shared {
         self.notify_all();
     }
 
-    /// Called by a server whose phase changed.
+    /// Called by a server whose phase changed. Takes no lock (a server must not: see
+    /// `umcg::spawner`); a notification that slips between the waiter's check and its wait
+    /// is covered by the waiter's polling.
     pub(crate) fn set_phase(&self, slot: &ServerSlot, phase: u8) {
         if slot.phase.swap(phase, SeqCst) != phase {
-            drop(self.phase_lock.lock().unwrap_or_else(|e| e.into_inner()));
             self.phase_cv.notify_all();
         }
     }
@@ -296,6 +311,13 @@ impl Shared {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // The spawner holds only a weak reference: woken now, it finds the runtime gone and ends.
+        crate::umcg::spawner::notify(self.spawner.get());
     }
 }
 

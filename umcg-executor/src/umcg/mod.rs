@@ -15,6 +15,10 @@
 //!   started while they were driver and that blocked in the kernel.
 //! - The **monitor** (`monitor`) is a plain thread that preempts a worker stuck in one blocking
 //!   closure for longer than the blocking slice.
+//! - The **spawner** (`spawner`) is a plain thread that creates worker threads for the servers
+//!   and frees the ones they are done with: a server must never wait for a lock one of its own
+//!   workers may hold (the allocator's included), so once its workers run it neither
+//!   allocates, frees, nor creates threads (`spawner` explains the deadlock this avoids).
 //!
 //! # What happens when a task blocks
 //!
@@ -97,8 +101,8 @@
 //!
 //! # Spare workers
 //!
-//! When a server hands the driver role to its last idle worker it starts one more thread (up to
-//! `max_workers`), so that the next block hands over at once instead of waiting for a thread
+//! When a server hands the driver role to its last idle worker it asks the spawner for one more
+//! thread (up to `max_workers`), so that the next block hands over at once instead of waiting for a thread
 //! to be created; surplus idle workers retire after the keep-alive, down to one per server.
 //!
 //! # What does not rely on "one worker at a time"
@@ -125,7 +129,10 @@
 //!   one long job notices a due timer only when the job blocks, ends or is preempted.
 
 pub(crate) mod monitor;
+pub(crate) mod roster;
 pub(crate) mod server;
+pub(crate) mod spawner;
+pub(crate) mod stack;
 pub(crate) mod task;
 pub(crate) mod worker;
 

@@ -1,10 +1,15 @@
 //! The server thread: one per CPU token. It runs no user code; it decides which worker of its
 //! own runs, switches to it, and sleeps while it runs (see the module documentation of `umcg`
 //! for the protocol and its diagrams).
+//!
+//! Once its first worker runs, a server takes no lock and neither allocates nor frees memory
+//! (`spawner` says why): its bookkeeping lives in containers sized for `max_workers` when it
+//! starts, new workers come from the spawner through `ServerSlot::born`, and the workers it is
+//! done with go back to the spawner to be dropped there.
 
 #![allow(unsafe_code)]
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io;
 use std::sync::atomic::Ordering::*;
 use std::sync::{mpsc, Arc};
@@ -15,6 +20,8 @@ use umcg_sys::abi::{
     UMCG_TASK_RUNNING, UMCG_TF_COND_WAIT, UMCG_TID_RUNNING,
 };
 
+use super::roster::Roster;
+use super::spawner;
 use super::worker::{self, command, intent, Worker};
 use crate::sched::policy::{self, ServerChoice};
 use crate::sched::{phase, ServerSlot, Shared};
@@ -54,7 +61,7 @@ fn run(shared: Arc<Shared>, index: usize, ready: mpsc::Sender<io::Result<()>>) {
         return;
     }
     let mut server = Server::new(shared.clone(), index);
-    if let Err(e) = server.spawn_worker() {
+    if let Err(e) = server.first_worker() {
         unregister(&shared, slot);
         let _ = ready.send(Err(e));
         return;
@@ -100,10 +107,15 @@ enum Step {
 struct Server {
     shared: Arc<Shared>,
     index: usize,
-    /// Every registered (or registering) worker of this server, by `umcg_task` address.
-    workers: HashMap<u64, Arc<Worker>>,
+    /// Every registered (or registering) worker of this server, by `umcg_task` address: the
+    /// reference that is dropped last (by the spawner, `forget`).
+    workers: Roster<Worker>,
+    /// Asked of the spawner, not yet taken from `born`.
+    requested: usize,
     /// Spawned, not yet seen on the runnable list.
     starting: Vec<Arc<Worker>>,
+    /// The runnable list as it is walked (`absorb`), kept to reuse its capacity.
+    popped: Vec<Arc<Worker>>,
     unfinished: VecDeque<Arc<Worker>>,
     preempted: VecDeque<Arc<Worker>>,
     /// The driver, when it yielded to resumable workers.
@@ -120,16 +132,21 @@ struct Server {
 }
 
 impl Server {
+    /// A server with room for `max_workers` workers in every container: allocated here, before
+    /// any worker runs, and never again.
     fn new(shared: Arc<Shared>, index: usize) -> Self {
+        let max = shared.config.max_workers;
         Self {
             shared,
             index,
-            workers: HashMap::new(),
-            starting: Vec::new(),
-            unfinished: VecDeque::new(),
-            preempted: VecDeque::new(),
+            workers: Roster::with_capacity(max),
+            requested: 0,
+            starting: Vec::with_capacity(max),
+            popped: Vec::with_capacity(max),
+            unfinished: VecDeque::with_capacity(max),
+            preempted: VecDeque::with_capacity(max),
             yielded: None,
-            idle: Vec::new(),
+            idle: Vec::with_capacity(max),
             cur: None,
             driver: None,
             driver_turn: true,
@@ -197,24 +214,40 @@ impl Server {
         }
     }
 
-    /// Takes every worker off the runnable list and files it by its intent.
+    /// Takes every worker off the runnable list and files it by its intent. New workers are
+    /// taken from `born` first: after the swap of the list head, so that every worker on the
+    /// list is known (`spawner`).
     fn absorb(&mut self, mut head: u64) {
-        let mut popped = Vec::new();
+        self.adopt_born();
+        let mut popped = std::mem::take(&mut self.popped);
         while head != 0 {
-            let Some(w) = self.workers.get(&head).cloned() else {
-                worker::fatal(
-                    "runnable-list walk",
-                    &io::Error::other(format!("unknown worker {head:#x}")),
-                );
+            let Some(w) = self.workers.get(head).cloned() else {
+                worker::fatal("runnable-list walk", &io::ErrorKind::NotFound.into());
             };
             // §4.2 rule 6: reset the link before the worker can be pushed again.
             head = w.task.runnable_workers_ptr.swap(0, SeqCst);
             popped.push(w);
         }
         // The list is LIFO; file the oldest push first.
-        for w in popped.into_iter().rev() {
+        for w in popped.drain(..).rev() {
             self.file(w);
         }
+        self.popped = popped;
+    }
+
+    /// Files the workers the spawner created for us as starting.
+    fn adopt_born(&mut self) {
+        let slot = &self.shared.servers[self.index];
+        for w in slot.born.take_all() {
+            self.requested -= 1;
+            self.adopt(w);
+        }
+    }
+
+    fn adopt(&mut self, w: Arc<Worker>) {
+        self.workers.insert(w.task.addr(), w.clone());
+        self.shared.servers[self.index].workers.fetch_add(1, SeqCst);
+        self.starting.push(w);
     }
 
     fn file(&mut self, w: Arc<Worker>) {
@@ -263,7 +296,7 @@ impl Server {
             UMCG_TASK_RUNNABLE if raw & UMCG_TF_COND_WAIT != 0 => {}
             UMCG_TASK_NONE => {
                 self.cur = None;
-                self.forget(&cur);
+                self.forget(cur);
             }
             UMCG_TASK_BLOCKED => {
                 self.cur = None;
@@ -275,28 +308,30 @@ impl Server {
         }
     }
 
+    /// Forgets workers whose thread could not be created or register.
     fn reap_failed(&mut self) {
-        let failed: Vec<_> = self
-            .starting
-            .iter()
-            .filter(|w| w.failed.load(SeqCst))
-            .cloned()
-            .collect();
-        for w in failed {
-            self.starting.retain(|s| !Arc::ptr_eq(s, &w));
-            self.forget(&w);
+        while let Some(i) = self.starting.iter().position(|w| w.failed.load(SeqCst)) {
+            let w = self.starting.swap_remove(i);
+            self.forget(w);
             self.retry_spawn_at = Some(Instant::now() + SPAWN_RETRY);
         }
     }
 
-    fn forget(&mut self, w: &Arc<Worker>) {
-        if self.workers.remove(&w.task.addr()).is_some() {
-            self.shared.servers[self.index].workers.fetch_sub(1, SeqCst);
-        }
-        self.idle.retain(|(i, _)| !Arc::ptr_eq(i, w));
-        if self.is_driver(w) {
+    /// Drops every reference to `w` but the roster's, releases its place under the worker
+    /// limit, and hands the roster's reference to the spawner: whichever reference is the last,
+    /// it is not dropped on this thread (`spawner`).
+    fn forget(&mut self, w: Arc<Worker>) {
+        self.idle.retain(|(i, _)| !Arc::ptr_eq(i, &w));
+        if self.is_driver(&w) {
             self.driver = None;
             self.driver_blocked = false;
+        }
+        let addr = w.task.addr();
+        drop(w);
+        if let Some(last) = self.workers.remove(addr) {
+            self.shared.servers[self.index].workers.fetch_sub(1, SeqCst);
+            self.shared.workers.fetch_sub(1, SeqCst);
+            spawner::bury(&self.shared, last);
         }
     }
 
@@ -380,10 +415,10 @@ impl Server {
             w.driver.store(true, SeqCst);
             w.command.store(command::DRIVE, SeqCst);
             self.driver = Some(w.clone());
-            if self.idle.is_empty() && self.starting.is_empty() {
+            if self.idle.is_empty() && !self.spawning() {
                 // Keep a spare: the next block hands over to it without waiting for a thread
                 // to be created (at the limit, or if creation fails, there is simply none).
-                let _ = self.spawn_worker();
+                let _ = self.request_worker();
             }
             return Step::Switch(w, Origin::Idle);
         }
@@ -399,7 +434,7 @@ impl Server {
             deadline: shared.timers.to_ns(at),
             announced: false,
         };
-        if !self.starting.is_empty() {
+        if self.spawning() {
             return Step::Sleep {
                 deadline: 0,
                 announced: false,
@@ -408,7 +443,7 @@ impl Server {
         if let Some(at) = self.retry_spawn_at.filter(|&at| at > now) {
             return retry(at);
         }
-        match self.spawn_worker() {
+        match self.request_worker() {
             Ok(()) => Step::Sleep {
                 deadline: 0,
                 announced: false,
@@ -423,11 +458,30 @@ impl Server {
         }
     }
 
-    fn spawn_worker(&mut self) -> io::Result<()> {
-        let w = worker::spawn(&self.shared, self.index)?;
-        self.workers.insert(w.task.addr(), w.clone());
-        self.shared.servers[self.index].workers.fetch_add(1, SeqCst);
-        self.starting.push(w);
+    /// A worker thread is on its way: asked of the spawner, or started and not registered yet.
+    fn spawning(&self) -> bool {
+        self.requested > 0 || !self.starting.is_empty()
+    }
+
+    /// Asks the spawner for one more worker (`WouldBlock` at the worker limit). Its push to the
+    /// runnable list (or its failure) wakes us.
+    fn request_worker(&mut self) -> io::Result<()> {
+        worker::reserve(&self.shared)?;
+        self.requested += 1;
+        spawner::request(&self.shared, &self.shared.servers[self.index]);
+        Ok(())
+    }
+
+    /// The first worker, started from this thread: no worker of ours runs yet, so nothing it
+    /// could wait for here is held by one.
+    fn first_worker(&mut self) -> io::Result<()> {
+        worker::reserve(&self.shared)?;
+        let w = Arc::new(Worker::new(self.index));
+        if let Err(e) = worker::start(&self.shared, &w) {
+            self.shared.workers.fetch_sub(1, SeqCst);
+            return Err(e);
+        }
+        self.adopt(w);
         Ok(())
     }
 
@@ -436,7 +490,7 @@ impl Server {
         let shared = self.shared.clone();
         if shared.is_shutdown() {
             shared.set_phase(slot, phase::QUIESCENT);
-            let away = self.workers.len() - self.idle.len();
+            let away = self.workers.len() - self.idle.len() + self.requested;
             if away == 0 {
                 return match self.idle.pop() {
                     Some((w, _)) => self.retire(w),

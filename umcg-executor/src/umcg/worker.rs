@@ -26,7 +26,9 @@ use umcg_sys::abi::{
     UMCG_TASK_RUNNABLE, UMCG_TASK_RUNNING, UMCG_TF_COND_WAIT, UMCG_WAIT_ENQUEUE,
 };
 
+use super::stack::Linked;
 use super::task::AtomicTask;
+use crate::loom::atomic::AtomicPtr;
 use crate::runtime::context;
 use crate::sched::policy;
 use crate::sched::{ServerSlot, Shared};
@@ -67,12 +69,15 @@ pub(crate) struct Worker {
     pub(crate) driver: AtomicBool,
     /// Set by the monitor before it preempts the worker.
     pub(crate) preempted: AtomicBool,
-    /// Registration failed: the thread is gone without ever running.
+    /// Registration failed, or the thread could not be created: it never ran.
     pub(crate) failed: AtomicBool,
+    /// The `spawner` hand-off stacks' link.
+    link: AtomicPtr<Worker>,
 }
 
 impl Worker {
-    fn new(server: usize) -> Self {
+    /// A worker of server `server` whose thread is not started yet.
+    pub(crate) fn new(server: usize) -> Self {
         Self {
             task: AtomicTask::default(),
             tid: AtomicU32::new(0),
@@ -82,35 +87,49 @@ impl Worker {
             driver: AtomicBool::new(false),
             preempted: AtomicBool::new(false),
             failed: AtomicBool::new(false),
+            link: AtomicPtr::default(),
         }
     }
 }
 
-/// Starts a worker thread for server `server`, unless the runtime has `max_workers` already
-/// (`WouldBlock`). The thread registers itself; the server learns of it from its runnable list.
-/// A failure to create the thread is recorded in the metrics and returned, never a panic.
-pub(crate) fn spawn(shared: &Arc<Shared>, server: usize) -> io::Result<Arc<Worker>> {
-    let w = Arc::new(Worker::new(server));
+impl Linked for Worker {
+    fn link(&self) -> &AtomicPtr<Self> {
+        &self.link
+    }
+}
+
+/// Reserves a place for one more worker thread, unless the runtime has `max_workers` already
+/// (`WouldBlock`). The place is released by the server when it forgets the worker
+/// (`server::Server::forget`), or by [`start`]'s caller when the thread cannot be created.
+pub(crate) fn reserve(shared: &Shared) -> io::Result<()> {
+    let max = shared.config.max_workers;
+    match shared
+        .workers
+        .fetch_update(SeqCst, SeqCst, |n| (n < max).then_some(n + 1))
+    {
+        Ok(_) => Ok(()),
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            "the runtime's worker limit is reached",
+        )),
+    }
+}
+
+/// Starts the thread of `w`, a worker whose place is reserved. The thread registers itself;
+/// the server learns of it from its runnable list. A failure to create the thread is recorded
+/// in the metrics and returned, never a panic.
+///
+/// Allocates and takes the allocator's and the thread library's locks: never on a server once
+/// its workers run (`spawner`).
+pub(crate) fn start(shared: &Arc<Shared>, w: &Arc<Worker>) -> io::Result<()> {
     let mut b = std::thread::Builder::new().name((shared.config.thread_name)());
     if let Some(size) = shared.config.stack_size {
         b = b.stack_size(size);
     }
-    let max = shared.config.max_workers;
-    if shared
-        .workers
-        .fetch_update(SeqCst, SeqCst, |n| (n < max).then_some(n + 1))
-        .is_err()
-    {
-        return Err(io::Error::new(
-            io::ErrorKind::WouldBlock,
-            "the runtime's worker limit is reached",
-        ));
-    }
     let (s2, w2) = (shared.clone(), w.clone());
     match b.spawn(move || main(s2, w2)) {
-        Ok(_) => Ok(w),
+        Ok(_) => Ok(()),
         Err(e) => {
-            shared.workers.fetch_sub(1, SeqCst);
             shared.record_spawn_failure(&e);
             Err(e)
         }
@@ -149,7 +168,6 @@ fn main(shared: Arc<Shared>, w: Arc<Worker>) {
         }
     }
     call_hook(shared.config.hooks.on_thread_stop.as_deref());
-    shared.workers.fetch_sub(1, SeqCst);
 }
 
 /// Runs a user hook; a panic in it is reported and does not end the worker (an unwinding
