@@ -12,6 +12,11 @@ step "clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 step "host tests (cargo test --workspace)"
 cargo test --workspace
+step "examples on the host, as a user runs them"
+for ex in hello backend blocking_io "echo_server --selftest 100"; do
+	# shellcheck disable=SC2086 # the example's arguments are split on purpose
+	cargo run -q -p examples --example $ex
+done
 step "loom: umcg-sys emulation list push"
 RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/loom" \
 	cargo test --release -p umcg-sys --lib loom_model

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The full guest test: builds the UMCG kernel (cached, build.sh) and the workspace's Rust
 # test binaries (cargo test --workspace --no-run, honouring CARGO_TARGET_DIR), boots the
-# kernel once under QEMU and runs in it the umcg kselftests (TAP) and then every Rust test
-# binary with --test-threads=2. When the kernel has CONFIG_UMCG=y the tests run with
+# kernel once under QEMU and runs in it the umcg kselftests (TAP), then every Rust test
+# binary with --test-threads=2, then the four examples as a user runs them (each checked for
+# the output line that shows it worked on the expected backend). When the kernel has CONFIG_UMCG=y the tests run with
 # UMCG_REQUIRE_KERNEL=1 (a test that would skip for lack of kernel UMCG fails instead) and
 # /sys/kernel/umcg/version must exist; a kernel without it runs them without that variable
 # and says so. Fails if any test fails or the kernel logs a splat (run-guest.sh).
@@ -79,6 +80,25 @@ for line in sys.stdin:
 		info "guest: /opt/umcg/rust/${exe##*/}"
 		mk+=(-e "$exe=/opt/umcg/rust")
 	done
+	step "examples (cargo build -p examples --examples)"
+	mapfile -t examples < <(cd "$REPO_DIR" &&
+		cargo build -p examples --examples --message-format=json |
+		python3 -c '
+import json, sys
+for line in sys.stdin:
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        continue
+    if msg.get("reason") == "compiler-artifact" and msg.get("executable") and \
+            "example" in msg["target"]["kind"]:
+        print(msg["executable"])
+' | sort -u)
+	[ "${#examples[@]}" -eq 4 ] || die "expected 4 example executables, got ${#examples[@]}"
+	for exe in "${examples[@]}"; do
+		info "guest: /opt/umcg/examples/${exe##*/}"
+		mk+=(-e "$exe=/opt/umcg/examples")
+	done
 fi
 if [ -d "$kcache/selftests" ]; then
 	mk+=(-f "$kcache/selftests=/opt/umcg/selftests")
@@ -152,6 +172,30 @@ for test in /opt/umcg/rust/*; do
 		result FAIL "rust: ${test##*/} (exit status $?)"
 	fi
 done
+
+# The examples, run as a user would, each checked for the line that shows it worked.
+if [ "$umcg" = 1 ]; then backend=kernel; else backend=emulated; fi
+example() {
+	name=$1 want=$2
+	shift 2
+	echo "==== example: $name $*"
+	out=$("/opt/umcg/examples/$name" "$@" 2>&1)
+	status=$?
+	echo "$out"
+	if [ "$status" -ne 0 ]; then
+		result FAIL "example: $name $* (exit status $status)"
+	elif ! echo "$out" | grep -qF -- "$want"; then
+		result FAIL "example: $name $* (no \"$want\" in its output)"
+	else
+		result PASS "example: $name $*"
+	fi
+}
+if [ -d /opt/umcg/examples ]; then
+	example hello "(UMCG backend: $backend)"
+	example backend "Auto: runs on \"$backend\""
+	example blocking_io "ticker: "
+	example echo_server "selftest: 100/100 clients" --selftest 100
+fi
 
 echo "==== guest: $failures failure(s)"
 [ "$failures" -eq 0 ]
