@@ -10,6 +10,7 @@
 //! it reads the rings (or `/proc` for workers without one) again; or, with
 //! [`super::Options::ring_wakeups`], in `ppoll()` on its eventfd and the rings.
 
+use std::cell::RefCell;
 use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -27,6 +28,9 @@ fn err(errno: i32) -> io::Error {
 /// The shortest and longest period of the watchdog of a sleeping server.
 const WATCHDOG_MIN: Duration = Duration::from_micros(50);
 const WATCHDOG_MAX: Duration = Duration::from_millis(2);
+/// At most this many workers' rings are polled by a sleeping server (the rest rely on the
+/// watchdog).
+const MAX_POLL_RINGS: usize = 63;
 
 pub(crate) fn wait(emu: &'static Emulated, flags: u32, abs_timeout: i64) -> io::Result<()> {
     let Some(me) = current::get(emu) else {
@@ -64,7 +68,7 @@ fn wait_registered(me: &Arc<Entry>, flags: u32, abs_timeout: i64) -> io::Result<
     if let Some(part) = me.server() {
         // The kernel publishes the blocks of the server's workers first and returns at once
         // if there were any (without acting on next_tid).
-        observe_all(&lock_workers(part));
+        with_workers(part, observe_all);
         if me.task.task_state() == UMCG_TASK_RUNNING {
             return Ok(());
         }
@@ -161,32 +165,37 @@ fn server_wait(me: &Entry, part: &ServerPart, deadline: Deadline) -> io::Result<
     let mut idle = false;
     let mut watchdog = WATCHDOG_MIN;
     let r = loop {
-        let workers = lock_workers(part);
-        observe_all(&workers);
-        if me.task.task_state() == UMCG_TASK_RUNNING {
-            break Ok(());
-        }
-        let Some(left) = deadline.remaining() else {
-            break time_out(me);
-        };
-        match spin_target(me, part, &workers, spin_until) {
-            Some(w) => {
-                if !idle && me.emu.options().idle_spin {
-                    sched::set_idle(0, true);
-                    idle = true;
-                }
-                let until = spin_until.min(Instant::now() + left.min(Duration::from_secs(1)));
-                spin(me, w, until);
+        let step = with_workers(part, |workers| {
+            observe_all(workers);
+            if me.task.task_state() == UMCG_TASK_RUNNING {
+                return Some(Ok(()));
             }
-            None => {
-                if idle {
-                    sched::set_idle(0, false);
-                    idle = false;
+            let Some(left) = deadline.remaining() else {
+                return Some(time_out(me));
+            };
+            match spin_target(me, part, workers, spin_until) {
+                Some(w) => {
+                    if !idle && me.emu.options().idle_spin {
+                        sched::set_idle(0, true);
+                        idle = true;
+                    }
+                    let until = spin_until.min(Instant::now() + left.min(Duration::from_secs(1)));
+                    spin(me, w, until);
                 }
-                if sleep_once(me, part, &workers, left, &mut watchdog) {
-                    break Err(err(libc::EINTR));
+                None => {
+                    if idle {
+                        sched::set_idle(0, false);
+                        idle = false;
+                    }
+                    if sleep_once(me, part, workers, left, &mut watchdog) {
+                        return Some(Err(err(libc::EINTR)));
+                    }
                 }
             }
+            None
+        });
+        if let Some(r) = step {
+            break r;
         }
     };
     if idle {
@@ -195,12 +204,31 @@ fn server_wait(me: &Entry, part: &ServerPart, deadline: Deadline) -> io::Result<
     r
 }
 
-/// A snapshot of the server's workers.
-fn lock_workers(part: &ServerPart) -> Vec<Arc<Entry>> {
-    part.workers
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone()
+thread_local! {
+    /// The calling server's last snapshot of its workers, kept to reuse its capacity.
+    static SNAPSHOT: RefCell<Vec<Arc<Entry>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on a snapshot of the server's workers (the list lock is not held while `f` runs).
+///
+/// A waiting server must not allocate or free: one of its workers may be parked (by the park
+/// signal, anywhere in its user code) while it holds an allocator lock, and it runs again only
+/// when this server picks it. So the snapshot reuses one buffer per server thread, which grows
+/// only when the server has more workers than ever before, and keeps its references until the
+/// next snapshot (an entry is freed here only if its worker unregistered meanwhile).
+fn with_workers<R>(part: &ServerPart, f: impl FnOnce(&[Arc<Entry>]) -> R) -> R {
+    SNAPSHOT.with(|cell| {
+        let mut snap = cell.borrow_mut();
+        snap.clear();
+        snap.extend(
+            part.workers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .cloned(),
+        );
+        f(&snap)
+    })
 }
 
 /// Runs the block and wake hooks for every worker of this server whose detector is free.
@@ -281,11 +309,20 @@ fn sleep_once(
     left: Duration,
     watchdog: &mut Duration,
 ) -> bool {
-    let mut fds = vec![libc::pollfd {
+    // On the stack, not the heap (see `with_workers`). Rings beyond the first MAX_POLL_RINGS
+    // are not polled: their wakeups are an optimisation, the watchdog below the guarantee.
+    let unused = libc::pollfd {
+        fd: -1,
+        events: 0,
+        revents: 0,
+    };
+    let mut fds = [unused; MAX_POLL_RINGS + 1];
+    fds[0] = libc::pollfd {
         fd: std::os::fd::AsRawFd::as_raw_fd(&part.eventfd),
         events: libc::POLLIN,
         revents: 0,
-    }];
+    };
+    let mut used = 1;
     let mut watched = false;
     for w in workers {
         let Some(wp) = w.worker() else { continue };
@@ -293,12 +330,14 @@ fn sleep_once(
             continue;
         }
         let probe = wp.probe.try_lock();
-        if let Some(ring) = probe.as_ref().filter(|p| p.wakeups).and_then(|p| p.ring()) {
-            fds.push(libc::pollfd {
+        let ring = probe.as_ref().filter(|p| p.wakeups).and_then(|p| p.ring());
+        if let Some(ring) = ring.filter(|_| used < fds.len()) {
+            fds[used] = libc::pollfd {
                 fd: ring.fd(),
                 events: libc::POLLIN,
                 revents: 0,
-            });
+            };
+            used += 1;
         }
         // A ring wakeup is an optimisation, the timer the guarantee: a wakeup lost in the ring
         // (for example records dropped from a full ring) costs latency, never a hang.
@@ -311,8 +350,8 @@ fn sleep_once(
     } else {
         left
     };
-    if fds.len() > 1 {
-        poll_sleep(me, part, &mut fds, limit)
+    if used > 1 {
+        poll_sleep(me, part, &mut fds[..used], limit)
     } else {
         futex_sleep(me, part, limit)
     }
