@@ -43,6 +43,26 @@ done
 
 step() { printf '\n==== test-guest: %s\n' "$*" >&2; }
 
+# cargo_executables KIND ARGS...: runs `cargo ARGS --message-format=json` in the repository
+# and prints the executables it reports of KIND: "test" (test harnesses) or "example".
+cargo_executables() {
+	local kind=$1
+	shift
+	(cd "$REPO_DIR" && cargo "$@" --message-format=json) | python3 -c '
+import json, sys
+kind = sys.argv[1]
+for line in sys.stdin:
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        continue
+    if msg.get("reason") != "compiler-artifact" or not msg.get("executable"):
+        continue
+    if (msg["profile"]["test"] if kind == "test" else kind in msg["target"]["kind"]):
+        print(msg["executable"])
+' "$kind" | sort -u
+}
+
 step "kernel (build.sh)"
 kcache=$("$SCRIPTS_DIR/build.sh" | tail -n 1)
 [ -f "$kcache/bzImage" ] || die "build.sh produced no bzImage"
@@ -64,36 +84,14 @@ mk=(-o "$run_dir/initramfs.cpio")
 if [ "$rust" -eq 1 ]; then
 	step "Rust test binaries (cargo test --workspace --no-run)"
 	(cd "$REPO_DIR" && cargo test --workspace --no-run)
-	mapfile -t tests < <(cd "$REPO_DIR" && cargo test --workspace --no-run --message-format=json |
-		python3 -c '
-import json, sys
-for line in sys.stdin:
-    try:
-        msg = json.loads(line)
-    except ValueError:
-        continue
-    if msg.get("reason") == "compiler-artifact" and msg.get("executable") and msg["profile"]["test"]:
-        print(msg["executable"])
-' | sort -u)
+	mapfile -t tests < <(cargo_executables test test --workspace --no-run)
 	[ "${#tests[@]}" -gt 0 ] || die "cargo reported no test executables"
 	for exe in "${tests[@]}"; do
 		info "guest: /opt/umcg/rust/${exe##*/}"
 		mk+=(-e "$exe=/opt/umcg/rust")
 	done
 	step "examples (cargo build -p examples --examples)"
-	mapfile -t examples < <(cd "$REPO_DIR" &&
-		cargo build -p examples --examples --message-format=json |
-		python3 -c '
-import json, sys
-for line in sys.stdin:
-    try:
-        msg = json.loads(line)
-    except ValueError:
-        continue
-    if msg.get("reason") == "compiler-artifact" and msg.get("executable") and \
-            "example" in msg["target"]["kind"]:
-        print(msg["executable"])
-' | sort -u)
+	mapfile -t examples < <(cargo_executables example build -p examples --examples)
 	[ "${#examples[@]}" -eq 4 ] || die "expected 4 example executables, got ${#examples[@]}"
 	for exe in "${examples[@]}"; do
 		info "guest: /opt/umcg/examples/${exe##*/}"
