@@ -262,9 +262,16 @@ impl Server {
                 }
                 self.idle.push((w, Instant::now()));
             }
-            intent::YIELD => {
+            // Only the driver yields to the resumable workers. A worker whose driver role was
+            // revoked while it ran on (the emulation lets a worker run on after a block until
+            // it parks) may still yield from its executor loop: it is unfinished like any
+            // worker stopped mid-loop, and when resumed it sees the role gone and parks. Were
+            // it kept as `yielded`, the real driver's next yield would overwrite, and lose, it.
+            intent::YIELD if self.is_driver(&w) => {
                 self.driver_turn = false;
-                self.yielded = Some(w);
+                if let Some(earlier) = self.yielded.replace(w) {
+                    self.unfinished.push_back(earlier);
+                }
             }
             _ => {
                 let preempted = w.preempted.swap(false, SeqCst);
