@@ -16,8 +16,8 @@ pub const HANG: Duration = Duration::from_secs(180);
 /// The backends to test on this machine:
 ///
 /// - `UMCG_TEST_BACKENDS=emulated,kernel` (any subset) when set;
-/// - else, with `UMCG_REQUIRE_KERNEL=1` (the UMCG guest), the kernel backend only, and a failure
-///   if the kernel does not advertise UMCG (the emulated backend is covered on the host);
+/// - else, with `UMCG_REQUIRE_KERNEL=1` (the UMCG guest), the kernel backend and then the
+///   emulated one, and a failure if the kernel does not advertise UMCG;
 /// - else the emulated backend, plus the kernel backend when the kernel advertises UMCG, or a
 ///   loud SKIP line for it.
 pub fn backends() -> Vec<Backend> {
@@ -37,7 +37,7 @@ pub fn backends() -> Vec<Backend> {
             kernel,
             "UMCG_REQUIRE_KERNEL=1 but the kernel does not advertise UMCG"
         );
-        return vec![Backend::Kernel];
+        return vec![Backend::Kernel, Backend::Emulated];
     }
     if !kernel {
         eprintln!("SKIP kernel backend: this kernel does not advertise UMCG (/sys/kernel/umcg)");
