@@ -14,8 +14,9 @@ step "host tests (cargo test --workspace)"
 cargo test --workspace
 step "examples on the host, as a user runs them"
 for ex in hello backend blocking_io "echo_server --selftest 100"; do
-	# shellcheck disable=SC2086 # the example's arguments are split on purpose
-	cargo run -q -p examples --example $ex
+	# shellcheck disable=SC2086 # the example's name and arguments are split on purpose
+	set -- $ex
+	cargo run -q -p examples --example "$1" -- "${@:2}"
 done
 step "loom: umcg-sys emulation list push"
 RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}/loom" \
