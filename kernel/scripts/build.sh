@@ -7,16 +7,19 @@
 # kselftests. Prints the cache directory on stdout; it holds
 #   bzImage  config  headers/ (uapi, for userspace)  selftests/ (kselftest install, if any)
 #
-# Usage: build.sh [--force]    (--force rebuilds even on a cache hit)
+# Usage: build.sh [--force] [--config NAME]
+#   --force          rebuild even on a cache hit
+#   --config NAME    test (default: configs/umcg.config) or bench (configs/bench.config
+#                    merged after it: no lockdep and other debug options, for timing only)
 # Environment: UMCG_JOBS (make -j, default nproc), UMCG_KBUILD_LOCK (an extra lock file),
-#              V=1 (verbose make)
+#              UMCG_KCONFIG (default for --config), V=1 (verbose make)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
-	sed -n '2,12s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,15s/^# \{0,1\}//p' "$0" >&2
 	exit "${1:-2}"
 }
 
@@ -24,11 +27,13 @@ force=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--force) force=1; shift ;;
+	--config) export UMCG_KCONFIG=${2:?--config needs a name}; KCONFIG_NAME=$2; shift 2 ;;
 	-h | --help) usage 0 ;;
 	*) usage ;;
 	esac
 done
 
+kconfig_overlay >/dev/null
 load_base
 key=$(cache_key "")
 out=$CACHE_DIR/$key
@@ -76,7 +81,8 @@ else
 	info "the series has no tools/testing/selftests/umcg (yet): no kselftests"
 fi
 {
-	printf 'key=%s\nbase=%s %s\n' "$key" "$BASE_PACKAGE" "$INSTALLED_VERSION"
+	printf 'key=%s\nbase=%s %s\nconfig=%s\n' "$key" "$BASE_PACKAGE" "$INSTALLED_VERSION" \
+		"$KCONFIG_NAME"
 	series_patches | sed 's/^/patch=/'
 	printf 'built=%s in %ss\n' "$(date -u +%FT%TZ)" "$((SECONDS - start))"
 } >"$tmp/BUILD-INFO"

@@ -15,6 +15,10 @@ PATCH_DIR=$INPUT_DIR/patches
 SERIES_FILE=$PATCH_DIR/series
 CONFIG_FRAGMENT=$INPUT_DIR/configs/umcg.config
 BASE_FILE=$INPUT_DIR/BASE
+# The kernel configuration: "test" (umcg.config alone, the default) or the name of an
+# overlay merged after it, configs/<name>.config (UMCG_KCONFIG=bench: the benchmark kernel
+# without the debug options). Scripts take it as --config NAME.
+KCONFIG_NAME=${UMCG_KCONFIG:-test}
 # How many characters of the sha256 name a source tree and a cache entry.
 KEY_LEN=16
 
@@ -89,7 +93,7 @@ snapshot_inputs() {
 	[ -z "${UMCG_INPUTS:-}" ] || return 0
 	mkdir -p "$dir/patches" "$dir/configs"
 	cp "$BASE_FILE" "$dir/BASE"
-	cp "$CONFIG_FRAGMENT" "$dir/configs/umcg.config"
+	cp "$INPUT_DIR"/configs/*.config "$dir/configs/"
 	[ ! -f "$SERIES_FILE" ] || cp "$SERIES_FILE" "$dir/patches/series"
 	while IFS= read -r name; do
 		cp "$PATCH_DIR/$name" "$dir/patches/$name"
@@ -102,12 +106,26 @@ snapshot_inputs() {
 	BASE_FILE=$dir/BASE
 }
 
+# Prints the overlay fragment of the configuration named by KCONFIG_NAME (nothing for
+# "test"); fails for a name without configs/<name>.config.
+kconfig_overlay() {
+	[ "$KCONFIG_NAME" != test ] || return 0
+	case $KCONFIG_NAME in
+	umcg | *[!A-Za-z0-9_-]*) die "bad configuration name '$KCONFIG_NAME'" ;;
+	esac
+	[ -f "$INPUT_DIR/configs/$KCONFIG_NAME.config" ] ||
+		die "no configuration '$KCONFIG_NAME' ($INPUT_DIR/configs/$KCONFIG_NAME.config)"
+	printf '%s\n' "$INPUT_DIR/configs/$KCONFIG_NAME.config"
+}
+
 # Prints the cache key of a build: the sha256 over kernel/BASE, the installed base
-# version, the config fragment, the series file, every patch of the prefix (name and
-# content) and the scripts that define how the tree is prepared and built. $1: number of
-# patches (empty = the whole series). $2: an optional extra fragment (build-each's UMCG=n).
+# version, the config fragment (and the KCONFIG_NAME overlay), the series file, every patch
+# of the prefix (name and content) and the scripts that define how the tree is prepared and
+# built. $1: number of patches (empty = the whole series). $2: an optional extra fragment
+# (build-each's UMCG=n).
 cache_key() {
-	local count=${1:-} extra=${2:-} name
+	local count=${1:-} extra=${2:-} overlay name
+	overlay=$(kconfig_overlay) || exit 1
 	load_base >/dev/null 2>&1
 	{
 		printf 'base\n'
@@ -115,6 +133,8 @@ cache_key() {
 		printf 'installed %s %s\n' "$INSTALLED_VERSION" "$(stat -c %s "$BASE_TARBALL")"
 		printf 'config\n'
 		cat "$CONFIG_FRAGMENT"
+		[ -z "$overlay" ] || printf 'overlay %s\n' "$KCONFIG_NAME"
+		[ -z "$overlay" ] || cat "$overlay"
 		[ -z "$extra" ] || cat "$extra"
 		printf 'series %s\n' "${count:-all}"
 		[ ! -f "$SERIES_FILE" ] || cat "$SERIES_FILE"
@@ -193,10 +213,13 @@ tree_defines_symbol() {
 
 # Merges the fragment(s) over tinyconfig in tree $1 and checks that every requested
 # option has the requested value in the final .config. CONFIG_UMCG is only checked when
-# the tree defines it (the series introduces it). $2...: extra fragments, applied last.
+# the tree defines it (the series introduces it). The KCONFIG_NAME overlay comes after
+# umcg.config; $2...: extra fragments, applied last.
 configure_tree() {
-	local tree=$1 opt name want got bad=0
+	local tree=$1 opt name want got bad=0 overlay
 	shift
+	overlay=$(kconfig_overlay) || exit 1
+	[ -z "$overlay" ] || set -- "$overlay" "$@"
 	kmake "$tree" tinyconfig
 	(cd "$tree" && scripts/kconfig/merge_config.sh -m -O . .config "$CONFIG_FRAGMENT" "$@") >/dev/null
 	kmake "$tree" olddefconfig

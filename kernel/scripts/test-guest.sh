@@ -16,13 +16,15 @@
 #   --smp N, --icount, --mem SIZE, --quiet    passed to run-guest.sh
 #   --timeout SEC    stop the guest after SEC seconds (default 1200)
 #   --keep-debug     keep debug info in the guest's copies of the binaries
+#   --config NAME    kernel configuration (build.sh --config): test (default) or bench, the
+#                    kernel without lockdep and the other debug options, for benchmarks only
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
-	sed -n '2,18s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,20s/^# \{0,1\}//p' "$0" >&2
 	exit "${1:-2}"
 }
 
@@ -36,6 +38,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=${2:?}; shift 2 ;;
 	--icount | --quiet) guest_opts+=("$1"); shift ;;
 	--keep-debug) mk_opts+=("$1"); shift ;;
+	--config) export UMCG_KCONFIG=${2:?}; KCONFIG_NAME=$2; shift 2 ;;
 	-h | --help) usage 0 ;;
 	*) usage ;;
 	esac
@@ -63,7 +66,8 @@ for line in sys.stdin:
 ' "$kind" | sort -u
 }
 
-step "kernel (build.sh)"
+kconfig_overlay >/dev/null
+step "kernel (build.sh, configuration $KCONFIG_NAME)"
 kcache=$("$SCRIPTS_DIR/build.sh" | tail -n 1)
 [ -f "$kcache/bzImage" ] || die "build.sh produced no bzImage"
 if grep -q '^CONFIG_UMCG=y$' "$kcache/config"; then
