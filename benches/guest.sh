@@ -13,6 +13,7 @@
 #              passed into the guest),
 #              BENCH_GUEST_ONLY (report --only list), BENCH_GUEST_TIMEOUT (s, default 3000),
 #              BENCH_KERNEL_DIR (a directory with a bzImage: no build),
+#              BENCH_KCONFIG (kernel configuration: bench, the default, or test),
 #              BENCH_NO_UMCG=1 (tokio and the floor only), BENCH_SNAPSHOT=1 (build HEAD, not the
 #              working tree: see common.sh).
 set -euo pipefail
@@ -42,6 +43,9 @@ main() {
     # under the machine's kernel build lock. BENCH_KERNEL_DIR names a directory with a bzImage
     # to use instead.
     lock=${UMCG_KBUILD_LOCK_FILE:-/work/coord/kbuild.lock}
+    # The benchmark kernel by default: the test configuration's lockdep and other debug options
+    # would be what is measured (kernel/configs/bench.config).
+    export UMCG_KCONFIG=${BENCH_KCONFIG:-bench}
     key=$(bash -c '. "$1/lib.sh" && cache_key ""' _ "$ks" 2>/dev/null || true)
     if [ -n "${BENCH_KERNEL_DIR:-}" ]; then
         kcache=$BENCH_KERNEL_DIR
@@ -56,7 +60,7 @@ main() {
     [ -f "$kcache/bzImage" ] || { say "no bzImage in '$kcache'"; exit 1; }
     local kname
     kname=$(sed -n 's/^key=//p' "$kcache/BUILD-INFO" 2>/dev/null || true)
-    kname=${kname:+build cache $kname}
+    kname=${kname:+build cache $kname, configuration $UMCG_KCONFIG}
     kname=${kname:-$kcache/bzImage}
 
     work=$CARGO_TARGET_DIR/guest
