@@ -30,3 +30,6 @@ step "checkpatch --strict over the series (kernel/scripts/checkpatch.sh)"
 kernel/scripts/checkpatch.sh
 step "guest: the UMCG kernel (cached build) under QEMU: kselftests and Rust tests (kernel/scripts/test-guest.sh)"
 kernel/scripts/test-guest.sh
+step "ABI: umcg-sys's abi.rs against the built series' linux/umcg.h"
+UMCG_KERNEL_HEADERS="$(kernel/scripts/build.sh | tail -n 1)/headers" UMCG_REQUIRE_KERNEL_HEADER=1 \
+	cargo test -p umcg-sys --test abi_header
