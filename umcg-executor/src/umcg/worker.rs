@@ -216,6 +216,11 @@ fn drive(shared: &Arc<Shared>, w: &Arc<Worker>) {
             shared.timers.fire_due();
         }
         let task = policy::next_task(shared, slot, tick);
+        // Producers wake one server at a time (`sched::idle`): a driver that takes over and
+        // leaves work queued passes the wake on.
+        if tick == 0 && task.is_some() && policy::more_to_share(shared, slot) {
+            shared.notify_one();
+        }
         tick = tick.wrapping_add(1);
         match task {
             Some(task) => run_task(slot, w, task),
