@@ -39,7 +39,8 @@
 //!    work queued ([`more_to_share`]) wakes the next. This is tokio's rule (no wake for its
 //!    LIFO slot, one searching worker at a time), except that the task stays in a queue other
 //!    servers can steal from and a new driver sees, so a driver that blocks in the kernel
-//!    does not strand it.
+//!    does not strand it. After a blocking closure, which may have blocked, the driver offers
+//!    what its local queue holds to the other servers (`umcg::worker::run_task`).
 
 use super::{ServerSlot, Shared};
 use crate::task::core::Task;

@@ -223,7 +223,7 @@ fn drive(shared: &Arc<Shared>, w: &Arc<Worker>) {
         }
         tick = tick.wrapping_add(1);
         match task {
-            Some(task) => run_task(slot, w, task),
+            Some(task) => run_task(shared, slot, w, task),
             None if shared.timers.fire_due() > 0 => {}
             None if resumable(slot) > 0 => {
                 park(shared, w, intent::YIELD);
@@ -247,16 +247,24 @@ fn wants_yield(shared: &Shared, slot: &ServerSlot, since: Instant) -> bool {
 }
 
 /// Runs one task on this worker; a blocking closure is announced to the monitor.
-pub(crate) fn run_task(slot: &ServerSlot, w: &Arc<Worker>, task: Task) {
+pub(crate) fn run_task(shared: &Shared, slot: &ServerSlot, w: &Arc<Worker>, task: Task) {
     if task.kind() != Kind::Blocking {
         return task.run();
     }
     slot.blocking_seq.fetch_add(1, SeqCst);
     *lock(&slot.blocking_job) = Some(w.clone());
     task.run();
-    let mut job = lock(&slot.blocking_job);
-    if job.as_ref().is_some_and(|j| Arc::ptr_eq(j, w)) {
-        *job = None;
+    {
+        let mut job = lock(&slot.blocking_job);
+        if job.as_ref().is_some_and(|j| Arc::ptr_eq(j, w)) {
+            *job = None;
+        }
+    }
+    // What the closure spawned or woke went to the local queue without a wake (policy rule
+    // 6), but a closure may have blocked: this worker may not be the one that runs next on
+    // its server (it waits to be resumed), so offer that work to the other servers now.
+    if !slot.local.is_empty() {
+        shared.notify_one();
     }
 }
 
