@@ -311,8 +311,9 @@ impl Schedule for Arc<Shared> {
         match context::server_of(self) {
             Some(i) => {
                 let local = &self.servers[i].local;
-                // Policy rule 6: only a task the driver will not take next is worth a wake.
-                let surplus = !local.is_empty();
+                // Policy rule 6: only a task the driver will not take next is worth a wake
+                // (with blocking closures queued, its next pick may be one of those).
+                let surplus = !local.is_empty() || self.blocking_len() > 0;
                 match local.push(task) {
                     Ok(()) if !surplus => {}
                     Ok(()) => self.notify_one(),

@@ -32,7 +32,8 @@
 //! 5. *Timers* are fired by the driver every [`TIMER_CHECK_INTERVAL`] picks and whenever it runs
 //!    out of work; an idle server sleeps until the earliest timer.
 //! 6. *Wake a server only for work its driver will not take next.* A task spawned or woken by a
-//!    driver into its own empty local queue is the driver's next pick: waking another server
+//!    driver into its own empty local queue, with no blocking closure queued (rule 2 could
+//!    pick one first, and it may block), is the driver's next pick: waking another server
 //!    for it would only move it to another CPU (a chain of spawns, a ping-pong between two
 //!    tasks). A push behind other work, or from outside the drivers, wakes one sleeping server,
 //!    unless one is already on its way up (`sched::idle`); a driver that takes over and leaves
