@@ -292,7 +292,7 @@ fn loom_idle_server_never_misses_work() {
             let (idle, work, server) = (idle.clone(), work.clone(), server.clone());
             thread::spawn(move || {
                 work.push(1).unwrap();
-                if idle.anyone_sleeping() && idle.claim(&server.sleeping) {
+                if idle.should_wake() && idle.claim(&server.sleeping) {
                     // Sched::wake_server: RUNNABLE -> RUNNING, then the kick.
                     if server
                         .state

@@ -9,9 +9,13 @@
 //!   server going idle (CPU0)                  producer (CPU1)
 //!   state = RUNNABLE|COND_WAIT   (SeqCst)     push the work (queue CAS)
 //!   sleeping = true; count += 1  (SeqCst)     fence(SeqCst)            (D)
-//!   fence(SeqCst)                (C)          count > 0 ?  no: done
-//!   any work?  yes: do not wait               pick a server with sleeping.swap(false)
-//!   umcg_wait(0, deadline)                    CAS its state RUNNABLE* -> RUNNING, umcg_kick
+//!   fence(SeqCst)                (C)          count > 0, waking <= 0 ?  no: done
+//!   any work?  yes: do not wait               pick a server with sleeping.swap(false),
+//!   umcg_wait(0, deadline)                      then waking += 1
+//!   retract: own flag still set?              CAS its state RUNNABLE* -> RUNNING, umcg_kick
+//!     yes: count -= 1; no: waking -= 1
+//!   fence(SeqCst)                (W)
+//!   any work? (the next turn of its loop)
 //! ```
 //!
 //! Fences (C) and (D) pair: either the server sees the work, or the producer sees the server
@@ -20,14 +24,35 @@
 //! with `EAGAIN` if it has not slept yet, or wake it through `umcg_kick` if it has. Either way
 //! the server runs its loop again and finds the work. A server that finds its own `sleeping`
 //! flag still set when it wakes clears it and decrements the count itself.
+//!
+//! # One server on its way up at a time
+//!
+//! `waking` counts servers that a producer claimed and that have not yet come back from their
+//! wait (`retract`). While one is on its way up, producers wake no other: a burst of spawns
+//! from one thread then costs one wake (two system calls on the producer's thread) instead of
+//! one per spawn while any server sleeps, and servers are not woken only to find the queue
+//! already drained by the first (tokio wakes a worker only when none is searching, for the
+//! same reason). What keeps this from losing work: a producer that skips the wake read
+//! `waking > 0` after its fence (D), so the decrement of that waking server's `retract` comes
+//! after (D) in the single order of SeqCst operations, and so does that server's fence (W):
+//! its next look for work, after (W), sees the push. Spreading the work out again is the
+//! woken server's job: its driver wakes the next server when it takes over and leaves work
+//! queued (`sched::policy::more_to_share`), as tokio's last searcher does.
+//!
+//! `waking` goes up only after a successful claim, so a server can come back and decrement it
+//! before its claimer's increment: it then dips below zero for a moment (stored wrapped, read
+//! as signed), which only lets a producer wake one server too many. A value above zero always
+//! means a claimed server that has not retracted yet.
 
 use crate::loom::atomic::{fence, AtomicBool, AtomicUsize, Ordering::SeqCst};
 
-/// The number of sleeping servers: a producer with new work reads it after fence (D) to decide
-/// whether anyone needs waking.
+/// The number of sleeping servers, and of servers a producer woke that have not come back
+/// from their wait yet: a producer with new work reads both after fence (D) to decide whether
+/// anyone needs waking.
 #[derive(Debug, Default)]
 pub(crate) struct Idle {
     count: AtomicUsize,
+    waking: AtomicUsize,
 }
 
 impl Idle {
@@ -43,25 +68,120 @@ impl Idle {
         fence(SeqCst);
     }
 
-    /// The server is awake again (woken, timed out, or found work after announcing).
+    /// The server is awake again (woken, timed out, or found work after announcing), and
+    /// looks for work after this: fence (W) orders that look after the end of its wake.
     pub(crate) fn retract(&self, sleeping: &AtomicBool) {
         if sleeping.swap(false, SeqCst) {
             self.count.fetch_sub(1, SeqCst);
+        } else {
+            // A producer claimed the flag (and counts us as waking) before we got here.
+            self.waking.fetch_sub(1, SeqCst);
         }
+        fence(SeqCst);
     }
 
-    /// Producer side, after publishing the work: fence (D), then whether any server sleeps.
-    pub(crate) fn anyone_sleeping(&self) -> bool {
+    /// Producer side, after publishing the work: fence (D), then whether a server should be
+    /// woken: one sleeps, and none is already on its way up (that one sees the work).
+    pub(crate) fn should_wake(&self) -> bool {
         fence(SeqCst);
-        self.count.load(SeqCst) > 0
+        self.count.load(SeqCst) > 0 && (self.waking.load(SeqCst) as isize) <= 0
     }
 
     /// Claims a sleeping server's flag; `true` means the caller must wake that server.
     pub(crate) fn claim(&self, sleeping: &AtomicBool) -> bool {
         if sleeping.load(SeqCst) && sleeping.swap(false, SeqCst) {
             self.count.fetch_sub(1, SeqCst);
+            self.waking.fetch_add(1, SeqCst);
             return true;
         }
         false
+    }
+}
+
+#[cfg(all(test, loom))]
+mod tests {
+    use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::SeqCst};
+    use loom::sync::{Arc, Condvar, Mutex};
+    use loom::thread;
+
+    use super::Idle;
+    use crate::sched::queue::Queue;
+
+    const RUNNING: u32 = 1;
+    const RUNNABLE: u32 = 2;
+
+    /// One server: its UMCG state word, and a condvar standing for `umcg_wait`.
+    struct Server {
+        state: AtomicU32,
+        sleeping: AtomicBool,
+        lock: Mutex<()>,
+        cv: Condvar,
+    }
+
+    /// A producer: push, then `Shared::notify_one` (claim, CAS RUNNABLE -> RUNNING, kick).
+    fn produce(idle: &Idle, work: &Queue<u32>, server: &Server, v: u32) {
+        work.push(v).unwrap();
+        if idle.should_wake() && idle.claim(&server.sleeping) {
+            if server
+                .state
+                .compare_exchange(RUNNABLE, RUNNING, SeqCst, SeqCst)
+                .is_ok()
+            {
+                drop(server.lock.lock().unwrap());
+                server.cv.notify_one();
+            }
+        }
+    }
+
+    /// Two producers race a server that keeps going idle: whichever wake one of them skips
+    /// (the server is already on its way up), the server still takes both values. A lost
+    /// wakeup leaves the server waiting forever, which loom reports as a deadlock.
+    #[test]
+    fn loom_idle_skipped_wake_is_covered_by_the_waking_server() {
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(3);
+        b.check(|| {
+            let idle = Arc::new(Idle::new());
+            let work = Arc::new(Queue::new(2));
+            let server = Arc::new(Server {
+                state: AtomicU32::new(RUNNING),
+                sleeping: AtomicBool::new(false),
+                lock: Mutex::new(()),
+                cv: Condvar::new(),
+            });
+            let producers: Vec<_> = (1..=2)
+                .map(|v| {
+                    let (idle, work, server) = (idle.clone(), work.clone(), server.clone());
+                    thread::spawn(move || produce(&idle, &work, &server, v))
+                })
+                .collect();
+            let taken = AtomicUsize::new(0);
+            while taken.load(SeqCst) < 2 {
+                // (S1), announce + (C), look, wait until RUNNING, retract + (W), drain.
+                server.state.store(RUNNABLE, SeqCst);
+                idle.announce(&server.sleeping);
+                if work.is_empty() {
+                    let mut g = server.lock.lock().unwrap();
+                    while server.state.load(SeqCst) != RUNNING {
+                        g = server.cv.wait(g).unwrap();
+                    }
+                }
+                idle.retract(&server.sleeping);
+                server.state.store(RUNNING, SeqCst);
+                let before = taken.load(SeqCst);
+                while work.pop().is_some() {
+                    taken.fetch_add(1, SeqCst);
+                }
+                if taken.load(SeqCst) == before {
+                    // A push claimed its slot and has not published it yet.
+                    thread::yield_now();
+                }
+            }
+            for p in producers {
+                p.join().unwrap();
+            }
+            // Every claim was matched by the server's retract.
+            assert!(!idle.should_wake());
+        });
     }
 }

@@ -8,9 +8,11 @@
 //! | a driver of this runtime (server *i*) | server *i*'s local queue (injection queue when full) | the blocking queue |
 //! | any other thread | the injection queue | the blocking queue |
 //!
-//! After every push a sleeping server is woken if there is one (`idle`): it steals the task if
-//! the pusher's own driver does not get to it first (work sharing between servers).
-//! Which queue a driver takes from is the policy (`policy`).
+//! After a push a sleeping server is woken if there is one and no other is already on its way
+//! up (`idle`): it steals the task if the pusher's own driver does not get to it first (work
+//! sharing between servers). A driver's push into its own empty local queue wakes nobody: the
+//! driver takes that task next itself (`policy`, rule 6). Which queue a driver takes from is
+//! the policy (`policy`).
 
 pub(crate) mod idle;
 pub(crate) mod inject;
@@ -216,7 +218,7 @@ impl Shared {
 
     /// Wakes one sleeping server, if any.
     pub(crate) fn notify_one(&self) {
-        if !self.idle.anyone_sleeping() {
+        if !self.idle.should_wake() {
             return;
         }
         if let Some(slot) = self.servers.iter().find(|s| self.idle.claim(&s.sleeping)) {
@@ -330,10 +332,18 @@ impl Schedule for Arc<Shared> {
         }
         match context::server_of(self) {
             Some(i) => {
-                if let Err(task) = self.servers[i].local.push(task) {
-                    self.inject.push(task);
+                let local = &self.servers[i].local;
+                // Policy rule 6: only a task the driver will not take next is worth a wake
+                // (with blocking closures queued, its next pick may be one of those).
+                let surplus = !local.is_empty() || self.blocking_len() > 0;
+                match local.push(task) {
+                    Ok(()) if !surplus => {}
+                    Ok(()) => self.notify_one(),
+                    Err(task) => {
+                        self.inject.push(task);
+                        self.notify_one();
+                    }
                 }
-                self.notify_one();
             }
             None => {
                 self.inject.push(task);

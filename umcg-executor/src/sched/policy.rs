@@ -31,6 +31,17 @@
 //!    local queue (the queues are MPMC, so a steal is a pop).
 //! 5. *Timers* are fired by the driver every [`TIMER_CHECK_INTERVAL`] picks and whenever it runs
 //!    out of work; an idle server sleeps until the earliest timer.
+//! 6. *Wake a server only for work its driver will not take next.* A task spawned or woken by a
+//!    driver into its own empty local queue, with no blocking closure queued (rule 2 could
+//!    pick one first, and it may block), is the driver's next pick: waking another server
+//!    for it would only move it to another CPU (a chain of spawns, a ping-pong between two
+//!    tasks). A push behind other work, or from outside the drivers, wakes one sleeping server,
+//!    unless one is already on its way up (`sched::idle`); a driver that takes over and leaves
+//!    work queued ([`more_to_share`]) wakes the next. This is tokio's rule (no wake for its
+//!    LIFO slot, one searching worker at a time), except that the task stays in a queue other
+//!    servers can steal from and a new driver sees, so a driver that blocks in the kernel
+//!    does not strand it. After a blocking closure, which may have blocked, the driver offers
+//!    what its local queue holds to the other servers (`umcg::worker::run_task`).
 
 use super::{ServerSlot, Shared};
 use crate::task::core::Task;
@@ -104,6 +115,12 @@ pub(crate) fn has_work(shared: &Shared, me: &ServerSlot) -> bool {
         || shared.blocking_len() > 0
         || shared.timers.due()
         || shared.servers.iter().any(|s| !s.local.is_empty())
+}
+
+/// Whether a driver that just took over leaves work queued that another server could take:
+/// it then wakes one (the producers wake only one server at a time).
+pub(crate) fn more_to_share(shared: &Shared, me: &ServerSlot) -> bool {
+    !me.local.is_empty() || shared.inject.len() > 0
 }
 
 /// What a server runs when its current worker stopped running.

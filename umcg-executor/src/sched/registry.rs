@@ -13,20 +13,27 @@ use crate::task::Id;
 
 const SHARDS: usize = 16;
 
+/// One shard on cache lines of its own: a spawn on one CPU and a completion on another, in
+/// neighbouring shards, must not bounce one line between them.
+#[repr(align(128))]
+struct Shard(Mutex<Slab<Task>>);
+
 /// See the module documentation.
 pub(crate) struct Registry {
-    shards: Box<[Mutex<Slab<Task>>]>,
+    shards: Box<[Shard]>,
 }
 
 impl Registry {
     pub(crate) fn new() -> Self {
         Self {
-            shards: (0..SHARDS).map(|_| Mutex::new(Slab::new())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Shard(Mutex::new(Slab::new())))
+                .collect(),
         }
     }
 
     fn shard(&self, id: Id) -> &Mutex<Slab<Task>> {
-        &self.shards[id.as_u64() as usize % SHARDS]
+        &self.shards[id.as_u64() as usize % SHARDS].0
     }
 
     /// Adds a task; the key goes back to [`Registry::remove`].
@@ -46,14 +53,14 @@ impl Registry {
     pub(crate) fn drain(&self) -> Vec<Task> {
         let mut all = Vec::new();
         for shard in self.shards.iter() {
-            all.extend(lock(shard).drain());
+            all.extend(lock(&shard.0).drain());
         }
         all
     }
 
     /// The number of live tasks.
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).len()).sum()
+        self.shards.iter().map(|s| lock(&s.0).len()).sum()
     }
 }
 

@@ -234,9 +234,14 @@ fn drive(shared: &Arc<Shared>, w: &Arc<Worker>) {
             shared.timers.fire_due();
         }
         let task = policy::next_task(shared, slot, tick);
+        // Producers wake one server at a time (`sched::idle`): a driver that takes over and
+        // leaves work queued passes the wake on.
+        if tick == 0 && task.is_some() && policy::more_to_share(shared, slot) {
+            shared.notify_one();
+        }
         tick = tick.wrapping_add(1);
         match task {
-            Some(task) => run_task(slot, w, task),
+            Some(task) => run_task(shared, slot, w, task),
             None if shared.timers.fire_due() > 0 => {}
             None if resumable(slot) > 0 => {
                 park(shared, w, intent::YIELD);
@@ -260,16 +265,24 @@ fn wants_yield(shared: &Shared, slot: &ServerSlot, since: Instant) -> bool {
 }
 
 /// Runs one task on this worker; a blocking closure is announced to the monitor.
-pub(crate) fn run_task(slot: &ServerSlot, w: &Arc<Worker>, task: Task) {
+pub(crate) fn run_task(shared: &Shared, slot: &ServerSlot, w: &Arc<Worker>, task: Task) {
     if task.kind() != Kind::Blocking {
         return task.run();
     }
     slot.blocking_seq.fetch_add(1, SeqCst);
     *lock(&slot.blocking_job) = Some(w.clone());
     task.run();
-    let mut job = lock(&slot.blocking_job);
-    if job.as_ref().is_some_and(|j| Arc::ptr_eq(j, w)) {
-        *job = None;
+    {
+        let mut job = lock(&slot.blocking_job);
+        if job.as_ref().is_some_and(|j| Arc::ptr_eq(j, w)) {
+            *job = None;
+        }
+    }
+    // What the closure spawned or woke went to the local queue without a wake (policy rule
+    // 6), but a closure may have blocked: this worker may not be the one that runs next on
+    // its server (it waits to be resumed), so offer that work to the other servers now.
+    if !slot.local.is_empty() {
+        shared.notify_one();
     }
 }
 
