@@ -1,6 +1,7 @@
 //! loom models of the lock-free parts: the run queue, the task state word (wake, run, abort,
-//! join), the parker of `block_on`, the blocking-queue permits, and the idle/notify protocol of
-//! sleeping servers.
+//! join), the parker of `block_on`, the blocking-queue permits, the idle/notify protocol of
+//! sleeping servers (including the one-server-waking-at-a-time rule), and the server ⇄ spawner
+//! hand-off stack.
 //!
 //! Run with `RUSTFLAGS="--cfg loom" cargo test -p umcg-executor --release loom`.
 
@@ -277,46 +278,98 @@ struct FakeServer {
 const RUNNING: u32 = 1;
 const RUNNABLE: u32 = 2;
 
+/// A producer: push, then `Shared::notify_one` (claim, CAS RUNNABLE -> RUNNING, kick).
+fn produce(idle: &Idle, work: &Queue<u32>, server: &FakeServer, v: u32) {
+    work.push(v).unwrap();
+    if idle.should_wake() && idle.claim(&server.sleeping) {
+        // Sched::wake_server: RUNNABLE -> RUNNING, then the kick.
+        if server
+            .state
+            .compare_exchange(RUNNABLE, RUNNING, SeqCst, SeqCst)
+            .is_ok()
+        {
+            drop(server.lock.lock().unwrap());
+            server.cv.notify_one();
+        }
+    }
+}
+
+/// The server's idle turn: (S1) RUNNABLE, announce + (C), look for work, else wait until
+/// RUNNING, then retract + (W).
+fn idle_turn(idle: &Idle, work: &Queue<u32>, server: &FakeServer) {
+    server.state.store(RUNNABLE, SeqCst);
+    idle.announce(&server.sleeping);
+    if work.is_empty() {
+        let mut g = server.lock.lock().unwrap();
+        while server.state.load(SeqCst) != RUNNING {
+            g = server.cv.wait(g).unwrap();
+        }
+    }
+    idle.retract(&server.sleeping);
+}
+
+fn fake_server() -> Arc<FakeServer> {
+    Arc::new(FakeServer {
+        state: AtomicU32::new(RUNNING),
+        sleeping: AtomicBool::new(false),
+        lock: Mutex::new(()),
+        cv: Condvar::new(),
+    })
+}
+
 #[test]
 fn loom_idle_server_never_misses_work() {
     model(|| {
-        let idle = Arc::new(Idle::new());
-        let work = Arc::new(Queue::new(2));
-        let server = Arc::new(FakeServer {
-            state: AtomicU32::new(RUNNING),
-            sleeping: AtomicBool::new(false),
-            lock: Mutex::new(()),
-            cv: Condvar::new(),
-        });
+        let (idle, work, server) = (
+            Arc::new(Idle::new()),
+            Arc::new(Queue::new(2)),
+            fake_server(),
+        );
         let producer = {
             let (idle, work, server) = (idle.clone(), work.clone(), server.clone());
-            thread::spawn(move || {
-                work.push(1).unwrap();
-                if idle.should_wake() && idle.claim(&server.sleeping) {
-                    // Sched::wake_server: RUNNABLE -> RUNNING, then the kick.
-                    if server
-                        .state
-                        .compare_exchange(RUNNABLE, RUNNING, SeqCst, SeqCst)
-                        .is_ok()
-                    {
-                        drop(server.lock.lock().unwrap());
-                        server.cv.notify_one();
-                    }
-                }
-            })
+            thread::spawn(move || produce(&idle, &work, &server, 1))
         };
-        // Server: (S1) RUNNABLE, announce, look for work, else wait until RUNNING.
-        server.state.store(RUNNABLE, SeqCst);
-        idle.announce(&server.sleeping);
-        if work.is_empty() {
-            let mut g = server.lock.lock().unwrap();
-            while server.state.load(SeqCst) != RUNNING {
-                g = server.cv.wait(g).unwrap();
-            }
-        }
-        idle.retract(&server.sleeping);
+        idle_turn(&idle, &work, &server);
         producer.join().unwrap();
         assert_eq!(work.pop(), Some(1));
+    });
+}
+
+/// Two producers race a server that keeps going idle: whichever wake one of them skips (the
+/// server is already on its way up, `sched::idle`), the server still takes both values. A lost
+/// wakeup leaves the server waiting forever, which loom reports as a deadlock.
+#[test]
+fn loom_idle_skipped_wake_is_covered_by_the_waking_server() {
+    model(|| {
+        let (idle, work, server) = (
+            Arc::new(Idle::new()),
+            Arc::new(Queue::new(2)),
+            fake_server(),
+        );
+        let producers: Vec<_> = (1..=2)
+            .map(|v| {
+                let (idle, work, server) = (idle.clone(), work.clone(), server.clone());
+                thread::spawn(move || produce(&idle, &work, &server, v))
+            })
+            .collect();
+        let mut taken = 0;
+        while taken < 2 {
+            idle_turn(&idle, &work, &server);
+            server.state.store(RUNNING, SeqCst);
+            let before = taken;
+            while work.pop().is_some() {
+                taken += 1;
+            }
+            if taken == before {
+                // A push claimed its slot and has not published it yet.
+                thread::yield_now();
+            }
+        }
+        for p in producers {
+            p.join().unwrap();
+        }
+        // Every claim was matched by the server's retract.
+        assert!(!idle.should_wake());
     });
 }
 
