@@ -222,7 +222,11 @@ impl Server {
         let mut popped = std::mem::take(&mut self.popped);
         while head != 0 {
             let Some(w) = self.workers.get(head).cloned() else {
-                worker::fatal("runnable-list walk", &io::ErrorKind::NotFound.into());
+                // No allocation for the message: this server's own worker may hold the lock.
+                worker::fatal(
+                    "runnable-list walk (a worker this server does not know)",
+                    &io::ErrorKind::NotFound.into(),
+                );
             };
             // §4.2 rule 6: reset the link before the worker can be pushed again.
             head = w.task.runnable_workers_ptr.swap(0, SeqCst);
