@@ -1,8 +1,12 @@
 //! Round-trip costs of the UMCG backends beside the futex floor, in one table.
 //!
 //! ```text
-//! cargo run --release -p umcg-sys --example roundtrip [-- ITERATIONS]
+//! cargo run --release -p umcg-sys --example roundtrip [-- ITERATIONS [GROUPS]]
 //! ```
+//!
+//! `GROUPS` is a comma-separated subset of `futex`, `emulation`, `kernel`, `detection` (all by
+//! default): e.g. `roundtrip 3000 futex,kernel` times only the floor and the kernel's switch,
+//! for profiling one path. Ratios are to the same-CPU futex row, shown when it was measured.
 //!
 //! Rows: server → worker → server through the emulation (the worker yields with
 //! `UMCG_WAIT_ENQUEUE`), the same through the kernel when it advertises UMCG, a futex ping-pong
@@ -329,6 +333,10 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(5000);
+    let groups = std::env::args()
+        .nth(2)
+        .unwrap_or_else(|| "futex,emulation,kernel,detection".into());
+    let wants = |g: &str| groups.split(',').any(|w| w == g);
     let (cpu, kernel, ncpu) = machine();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load = load
@@ -339,34 +347,56 @@ fn main() {
     println!(
         "machine: {cpu}, {ncpu} CPUs; kernel {kernel}; load average {load}; {n} iterations per row"
     );
-    let emu = Emulated::get();
-    let emu_poll = Emulated::with_options(Options {
-        spin: Duration::ZERO,
-        ..Options::default()
-    });
-    let emu_wake = Emulated::with_options(Options {
-        ring_wakeups: true,
-        ..Options::default()
-    });
-    let emu_idle = Emulated::with_options(Options {
-        idle_spin: true,
-        ..Options::default()
-    });
-    let emu_proc = Emulated::with_options(Options {
-        detector: Detector::ProcStat,
-        ..Options::default()
-    });
-    let mut rows: Vec<(String, (f64, f64))> = Vec::new();
-    rows.push((
-        "futex ping-pong, same CPU".into(),
-        stats(futex_pingpong((0, 0), n)),
-    ));
-    if ncpu > 1 {
+    let mut rows: Rows = Vec::new();
+    if wants("futex") {
+        rows.push((
+            "futex ping-pong, same CPU".into(),
+            stats(futex_pingpong((0, 0), n)),
+        ));
+    }
+    if ncpu > 1 && wants("futex") {
         rows.push((
             "futex ping-pong, cross CPU".into(),
             stats(futex_pingpong((0, 1), n)),
         ));
     }
+    if wants("emulation") {
+        emulated_roundtrips(&mut rows, n);
+    }
+    if wants("kernel") {
+        kernel_roundtrip(&mut rows, n);
+    }
+    if wants("detection") {
+        detections(&mut rows, (n / 10).max(50));
+    }
+    print_rows(&rows);
+}
+
+type Rows = Vec<(String, (f64, f64))>;
+
+/// The emulation with its default options, without spinning, with ring wakeups, and with the
+/// `SCHED_IDLE` spin.
+fn emulations() -> (U, U, U, U) {
+    let with = |options| -> U { Emulated::with_options(options) };
+    (
+        Emulated::get(),
+        with(Options {
+            spin: Duration::ZERO,
+            ..Options::default()
+        }),
+        with(Options {
+            ring_wakeups: true,
+            ..Options::default()
+        }),
+        with(Options {
+            idle_spin: true,
+            ..Options::default()
+        }),
+    )
+}
+
+fn emulated_roundtrips(rows: &mut Rows, n: usize) {
+    let (emu, emu_poll, emu_wake, emu_idle) = emulations();
     rows.push((
         "emulation: server→worker→server (yield)".into(),
         stats(umcg_roundtrip(emu, n)),
@@ -383,6 +413,9 @@ fn main() {
         "emulation, ring wakeups: server→worker→server".into(),
         stats(umcg_roundtrip(emu_wake, n)),
     ));
+}
+
+fn kernel_roundtrip(rows: &mut Rows, n: usize) {
     if let Some(k) = Kernel::detect() {
         let k: U = Box::leak(Box::new(k));
         rows.push((
@@ -392,7 +425,14 @@ fn main() {
     } else {
         println!("kernel UMCG: not advertised (/sys/kernel/umcg missing), row skipped");
     }
-    let m = (n / 10).max(50);
+}
+
+fn detections(rows: &mut Rows, m: usize) {
+    let (emu, emu_poll, emu_wake, emu_idle) = emulations();
+    let emu_proc = Emulated::with_options(Options {
+        detector: Detector::ProcStat,
+        ..Options::default()
+    });
     let (d, w) = block_detection(emu, m);
     rows.push(("emulation: block → server returns (spin)".into(), stats(d)));
     rows.push(("emulation: read returned → worker parked".into(), stats(w)));
@@ -432,12 +472,18 @@ fn main() {
         "emulation, /proc fallback: returned → parked".into(),
         stats(w),
     ));
-    let floor = rows[0].1 .0;
+}
+
+fn print_rows(rows: &Rows) {
+    let floor = rows
+        .iter()
+        .find(|(name, _)| name == "futex ping-pong, same CPU")
+        .map_or(f64::NAN, |(_, (med, _))| *med);
     println!(
         "{:<46} {:>10} {:>10} {:>12}",
         "what", "median µs", "p99 µs", "÷ same-CPU"
     );
-    for (name, (med, p99)) in &rows {
+    for (name, (med, p99)) in rows {
         println!("{name:<46} {med:>10.2} {p99:>10.2} {:>12.2}", med / floor);
     }
 }
