@@ -26,6 +26,8 @@ RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR="${CARGO_TARGET_D
 	cargo test --release -p umcg-executor --lib loom
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+step "kernel/profile: the instruction-count plugin builds, symbolize.py counts right"
+kernel/profile/check.sh
 step "checkpatch --strict over the series (kernel/scripts/checkpatch.sh)"
 kernel/scripts/checkpatch.sh
 step "guest: the UMCG kernel (cached build) under QEMU: kselftests and Rust tests (kernel/scripts/test-guest.sh)"

@@ -5,7 +5,8 @@
 # (prepare.sh), merges the config over tinyconfig, checks every requested option, builds
 # bzImage, installs the uapi headers and, when the series adds them, builds the umcg
 # kselftests. Prints the cache directory on stdout; it holds
-#   bzImage  config  headers/ (uapi, for userspace)  selftests/ (kselftest install, if any)
+#   bzImage  config  System.map  headers/ (uapi, for userspace)  selftests/ (kselftest install,
+#   if any)
 #
 # Usage: build.sh [--force] [--config NAME]
 #   --force          rebuild even on a cache hit
@@ -19,7 +20,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
-	sed -n '2,15s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,16s/^# \{0,1\}//p' "$0" >&2
 	exit "${1:-2}"
 }
 
@@ -73,6 +74,7 @@ rm -rf "$tmp"
 mkdir -p "$tmp"
 cp "$tree/arch/x86/boot/bzImage" "$tmp/bzImage"
 cp "$tree/.config" "$tmp/config"
+cp "$tree/System.map" "$tmp/System.map"
 cp -a "$tree/usr/include" "$tmp/headers"
 if [ -d "$tree/tools/testing/selftests/umcg" ]; then
 	info "building the umcg kselftests"

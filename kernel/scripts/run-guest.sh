@@ -14,13 +14,15 @@
 #   --log FILE      console log (default kernel/build/guest-console.log)
 #   --append ARGS   extra kernel command line
 #   --quiet         do not stream the console (it is still logged and scanned)
+# Environment: UMCG_QEMU_ARGS (extra QEMU arguments, split on spaces; e.g. a TCG plugin:
+#              "-plugin /path/libinsn.so")
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
-	sed -n '2,17s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,19s/^# \{0,1\}//p' "$0" >&2
 	exit "${1:-2}"
 }
 
@@ -80,6 +82,8 @@ qemu=(qemu-system-x86_64 "${accel[@]}" -m "$mem" -smp "$smp,sockets=$smp"
 	-kernel "$kernel" -initrd "$initrd"
 	-append "console=ttyS0 panic=-1 $append"
 	-nographic -no-reboot -monitor none "${serial[@]}")
+# shellcheck disable=SC2206
+[ -z "${UMCG_QEMU_ARGS:-}" ] || qemu+=($UMCG_QEMU_ARGS)
 
 info "booting: ${qemu[*]}"
 start=$SECONDS
