@@ -4,13 +4,16 @@
 //! cargo run --release -p umcg-sys --example roundtrip [-- ITERATIONS [GROUPS]]
 //! ```
 //!
-//! `GROUPS` is a comma-separated subset of `futex`, `emulation`, `kernel`, `detection` (all by
-//! default): e.g. `roundtrip 3000 futex,kernel` times only the floor and the kernel's switch,
-//! for profiling one path. Ratios are to the same-CPU futex row, shown when it was measured.
+//! `GROUPS` is a comma-separated subset of `futex`, `yield`, `emulation`, `kernel`,
+//! `detection` (all by default): e.g. `roundtrip 3000 futex,kernel` times only the floor and
+//! the kernel's switch, for profiling one path. Ratios are to the same-CPU futex row, shown
+//! when it was measured.
 //!
-//! Rows: server → worker → server through the emulation (the worker yields with
-//! `UMCG_WAIT_ENQUEUE`), the same through the kernel when it advertises UMCG, a futex ping-pong
-//! between two threads pinned to one CPU and to two CPUs, and the emulation's block detection
+//! Rows: a futex ping-pong between two threads pinned to one CPU and to two CPUs; a
+//! `sched_yield()` ping-pong between two threads on one CPU (two switches and no wakeups: the
+//! scheduler's pick and switch without enqueue or dequeue); server → worker → server through
+//! the emulation (the worker yields with `UMCG_WAIT_ENQUEUE`), the same through the kernel
+//! when it advertises UMCG, and the emulation's block detection
 //! (worker enters a blocking `read()` → its server returns from `umcg_wait`) with the spinning
 //! and the sleeping server, plus how long a worker whose `read()` returned keeps running user
 //! code before the emulation parks it; the same for the variants (no spinning, ring wakeups,
@@ -313,6 +316,38 @@ fn futex_pingpong(cpus: (usize, usize), n: usize) -> Vec<f64> {
     samples
 }
 
+/// Two threads pinned to one CPU hand the turn back and forth, each calling `sched_yield()`
+/// until it is its turn: two switches per round trip, and no sleep or wakeup, so no enqueue
+/// or dequeue; what the scheduler's pick and switch cost without them.
+fn yield_pingpong(n: usize) -> Vec<f64> {
+    let turn = Arc::new(AtomicU32::new(0));
+    let wait_for = |t: &AtomicU32, v: u32| {
+        while t.load(SeqCst) != v {
+            // SAFETY: sched_yield has no arguments and no memory effects.
+            unsafe { libc::sched_yield() };
+        }
+    };
+    let t2 = turn.clone();
+    let b = std::thread::spawn(move || {
+        pin_self(0);
+        for _ in 0..n {
+            wait_for(&t2, 1);
+            t2.store(0, SeqCst);
+        }
+    });
+    pin_self(0);
+    std::thread::sleep(Duration::from_millis(10));
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t0 = Instant::now();
+        turn.store(1, SeqCst);
+        wait_for(&turn, 0);
+        samples.push(t0.elapsed().as_nanos() as f64);
+    }
+    b.join().unwrap();
+    samples
+}
+
 fn machine() -> (String, String, usize) {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -335,7 +370,7 @@ fn main() {
         .unwrap_or(5000);
     let groups = std::env::args()
         .nth(2)
-        .unwrap_or_else(|| "futex,emulation,kernel,detection".into());
+        .unwrap_or_else(|| "futex,yield,emulation,kernel,detection".into());
     let wants = |g: &str| groups.split(',').any(|w| w == g);
     let (cpu, kernel, ncpu) = machine();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
@@ -358,6 +393,12 @@ fn main() {
         rows.push((
             "futex ping-pong, cross CPU".into(),
             stats(futex_pingpong((0, 1), n)),
+        ));
+    }
+    if wants("yield") {
+        rows.push((
+            "sched_yield ping-pong, same CPU".into(),
+            stats(yield_pingpong(n)),
         ));
     }
     if wants("emulation") {
