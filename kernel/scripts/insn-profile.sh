@@ -46,7 +46,7 @@ case $cmd in *'{n}'*) ;; *) die "--cmd needs {n}, the iteration count" ;; esac
 IFS=, read -r n1 n2 <<<"$runs"
 [[ $n1 =~ ^[0-9]+$ && $n2 =~ ^[0-9]+$ && $n2 -gt $n1 ]] || die "--runs wants N1,N2 with N2 > N1"
 
-kdir=$("$SCRIPTS_DIR/build.sh" --config "$config")
+kdir=$("$SCRIPTS_DIR/build.sh" --config "$config" | tail -n 1)
 [ -f "$kdir/System.map" ] || die "no System.map in $kdir"
 out=$BUILD_DIR/profile/$(date -u +%Y%m%dT%H%M%S)-$$
 mkdir -p "$out"
