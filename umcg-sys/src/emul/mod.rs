@@ -308,6 +308,7 @@ impl Emulated {
         }
         if let Some(new) = to.server() {
             outside::push(&new.workers, me);
+            outside::provision(&new.workers, &new.spare);
         }
     }
 
@@ -317,6 +318,7 @@ impl Emulated {
             part.filed_with.store(server as i32, Ordering::SeqCst);
             if let Some(s) = self.lookup(server).as_deref().and_then(Entry::server) {
                 outside::push(&s.workers, e.clone());
+                outside::provision(&s.workers, &s.spare);
             }
         }
         drop(outside::insert(&self.registry, e.tid, e));

@@ -12,7 +12,9 @@
 //!
 //! So a change that needs room allocates it before taking the lock and moves the contents over
 //! under it, and whatever a change removes (an entry, the old buffer) is dropped after the
-//! lock is released.
+//! lock is released. The server itself must not allocate at all, yet it copies its worker list
+//! on every turn of its wait: the threads that add to the list also keep a large enough empty
+//! buffer ready for that copy ([`provision`]), and the server trades its old buffer for it.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -49,6 +51,19 @@ pub(crate) fn push<T>(m: &Mutex<Vec<T>>, v: T) {
         drop(g);
         fresh = Vec::with_capacity(want);
     }
+}
+
+/// Keeps `spare` an empty buffer with room for every element of `list`, allocated here, outside
+/// both locks, for a thread that must not allocate to copy `list` into (`wait::with_workers`,
+/// which leaves its old buffer in `spare`, freed here next time).
+pub(crate) fn provision<T>(list: &Mutex<Vec<T>>, spare: &Mutex<Vec<T>>) {
+    let need = lock(list).len();
+    if lock(spare).capacity() >= need {
+        return;
+    }
+    let fresh = Vec::with_capacity(grown(need));
+    let old = std::mem::replace(&mut *lock(spare), fresh);
+    drop(old);
 }
 
 /// Removes the first element of the vector behind `m` that matches `f`, and returns it for the
@@ -100,6 +115,10 @@ mod tests {
         assert_eq!(take_where(&m, |&x| x == 42), Some(42));
         assert_eq!(take_where(&m, |&x| x == 42), None);
         assert_eq!(m.lock().unwrap().len(), 99);
+        let spare = Mutex::new(Vec::new());
+        provision(&m, &spare);
+        assert!(spare.lock().unwrap().capacity() >= 99);
+        assert!(spare.lock().unwrap().is_empty());
     }
 
     #[test]
