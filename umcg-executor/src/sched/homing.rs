@@ -34,7 +34,9 @@
 //!
 //! Costs: one pop of an empty queue per pick; a remote completion's free waits until its home
 //! driver runs again, so a server that goes idle keeps at most the queue's capacity of empty
-//! cells (their futures and outputs already dropped) until its next turn.
+//! cells (their futures and outputs already dropped) until its next turn. Cells larger than
+//! [`MAX_CELL`] get no home: allocators keep only small blocks in their per-thread caches
+//! (glibc's up to 1,032 bytes), and large ones held in the queue would hold much memory.
 //!
 //! # Shutdown
 //!
@@ -53,8 +55,16 @@ use super::{ServerSlot, Shared};
 use crate::loom::atomic::{fence, AtomicBool, Ordering::SeqCst};
 use crate::task::core::Task;
 
-/// The home of a cell spawned outside the drivers: none.
+/// The home of a cell spawned outside the drivers, or too large to be sent home: none.
 pub(crate) const NO_HOME: usize = usize::MAX;
+
+/// The largest cell, in bytes, that is sent home.
+pub(crate) const MAX_CELL: usize = 1024;
+
+/// Whether a cell of `size` bytes gets a home.
+pub(crate) fn worth_it(size: usize) -> bool {
+    size <= MAX_CELL
+}
 
 /// Frees `task` (the last reference to a completed task, its output already dropped, returned
 /// by `RawTask::run` to a driver of server `here`) on its home server if it has one and that is

@@ -183,7 +183,10 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let home = context::server_of(self).unwrap_or(homing::NO_HOME);
+        let home = match context::server_of(self) {
+            Some(i) if homing::worth_it(std::mem::size_of::<Cell<F, Arc<Self>>>()) => i,
+            _ => homing::NO_HOME,
+        };
         let cell = Cell::with_home(future, self.clone(), Id::next(), kind, home);
         let key = self.registry.insert(cell.clone());
         cell.set_key(key);
