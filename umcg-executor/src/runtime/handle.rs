@@ -119,7 +119,7 @@ impl Handle {
                 while !b.try_acquire() && !shared.is_shutdown() {
                     match shared.pop_blocking() {
                         Some(task) => {
-                            if let Some(done) = task.run_reclaim() {
+                            if let Some(done) = task.run_reclaim(here) {
                                 crate::sched::homing::dispose(shared, done, here);
                             }
                         }

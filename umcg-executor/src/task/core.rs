@@ -42,12 +42,12 @@ pub(crate) trait RawTask: Send + Sync + 'static {
     /// [`RawTask::run_reclaim`].
     #[cfg(all(test, loom))]
     fn run(self: Arc<Self>) {
-        drop(self.run_reclaim());
+        drop(self.run_reclaim(crate::sched::homing::NO_HOME));
     }
-    /// [`RawTask::run`], except that when the poll completed the task and left the caller the
-    /// last reference, the output is dropped and the empty task is returned for the caller to
-    /// free, here or at its [`RawTask::home`] (`sched::homing`).
-    fn run_reclaim(self: Arc<Self>) -> Option<Task>;
+    /// [`RawTask::run`] by a runner at `here`, except that when the poll completed a task whose
+    /// [`RawTask::home`] is elsewhere and left the caller the last reference, the output is
+    /// dropped and the empty task is returned for the caller to send home (`sched::homing`).
+    fn run_reclaim(self: Arc<Self>, here: usize) -> Option<Task>;
     /// What the cell was built with ([`Cell::with_home`]): for the runtime, the server whose
     /// driver spawned it.
     fn home(&self) -> usize;
@@ -89,8 +89,8 @@ pub(crate) struct Cell<F: Future, S> {
     id: Id,
     kind: Kind,
     key: AtomicUsize,
-    /// See [`RawTask::home`].
-    home: usize,
+    /// See [`RawTask::home`]; 32 bits fit beside `kind` without making the cell larger.
+    home: u32,
 }
 
 // SAFETY: `stage` is touched only by the thread holding RUNNING (see `state`), or by the
@@ -123,7 +123,7 @@ where
             id,
             kind,
             key: AtomicUsize::new(usize::MAX),
-            home,
+            home: u32::try_from(home).unwrap_or(u32::MAX),
         })
     }
 
@@ -207,7 +207,7 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
-    fn run_reclaim(self: Arc<Self>) -> Option<Task> {
+    fn run_reclaim(self: Arc<Self>, here: usize) -> Option<Task> {
         match self.state.start() {
             Start::Skip => return None,
             Start::Cancel => {
@@ -225,6 +225,9 @@ where
         let mut cx = Context::from_waker(&waker);
         if let Some(result) = self.poll_future(&mut cx) {
             self.finish(result);
+            if self.home() == here || self.home() == crate::sched::homing::NO_HOME {
+                return None;
+            }
             return self.retire();
         }
         match self.state.idle() {
@@ -250,7 +253,10 @@ where
     }
 
     fn home(&self) -> usize {
-        self.home
+        match self.home {
+            u32::MAX => crate::sched::homing::NO_HOME,
+            h => h as usize,
+        }
     }
 }
 

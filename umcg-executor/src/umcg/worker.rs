@@ -268,14 +268,14 @@ fn wants_yield(shared: &Shared, slot: &ServerSlot, since: Instant) -> bool {
 /// Runs one task on this worker; a blocking closure is announced to the monitor.
 pub(crate) fn run_task(shared: &Shared, slot: &ServerSlot, w: &Arc<Worker>, task: Task) {
     if task.kind() != Kind::Blocking {
-        if let Some(done) = task.run_reclaim() {
+        if let Some(done) = task.run_reclaim(slot.index) {
             homing::dispose(shared, done, slot.index);
         }
         return;
     }
     slot.blocking_seq.fetch_add(1, SeqCst);
     *lock(&slot.blocking_job) = Some(w.clone());
-    if let Some(done) = task.run_reclaim() {
+    if let Some(done) = task.run_reclaim(slot.index) {
         homing::dispose(shared, done, slot.index);
     }
     {
