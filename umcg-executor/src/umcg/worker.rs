@@ -233,7 +233,9 @@ fn drive(shared: &Arc<Shared>, w: &Arc<Worker>) {
         if tick % policy::TIMER_CHECK_INTERVAL == 0 {
             shared.timers.fire_due();
         }
-        homing::drain(slot);
+        if tick % homing::DRAIN_INTERVAL == 0 {
+            homing::drain(slot);
+        }
         let task = policy::next_task(shared, slot, tick);
         // Producers wake one server at a time (`sched::idle`): a driver that takes over and
         // leaves work queued passes the wake on.
@@ -248,7 +250,10 @@ fn drive(shared: &Arc<Shared>, w: &Arc<Worker>) {
                 park(shared, w, intent::YIELD);
                 since = Instant::now();
             }
-            None => return,
+            None => {
+                homing::drain(slot);
+                return;
+            }
         }
     }
 }
