@@ -150,7 +150,7 @@ impl Shared {
                 phase: AtomicU8::new(phase::ACTIVE),
                 spawn_requests: AtomicUsize::new(0),
                 born: Stack::new(),
-                homecoming: Queue::new(LOCAL_QUEUE_CAPACITY),
+                homecoming: Queue::new(homing::CAPACITY),
             })
             .collect();
         Self {
