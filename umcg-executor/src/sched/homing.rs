@@ -27,15 +27,17 @@
 //! last reference, the output is dropped there and then (as before: a detached task's output is
 //! dropped when the task completes), and the empty cell is pushed on its home server's
 //! `homecoming` queue ([`dispose`]). Each driver empties its own server's queue every
-//! [`DRAIN_INTERVAL`] picks and when it runs out of work ([`drain`]), so the free happens on the thread that allocated the cell while a server keeps
-//! its driver, which is the common case: the free then stays in that thread's allocator cache.
-//! Tasks with no home, tasks completing at home, cells whose last reference is a `JoinHandle` or a
-//! waker, and pushes to a full queue are freed where they are, as before.
+//! [`DRAIN_INTERVAL`] picks and when it runs out of work ([`drain`]), so the free happens on
+//! the thread that allocated the cell while a server keeps its driver, which is the common
+//! case: the free then stays in that thread's allocator cache. Tasks with no home, tasks
+//! completing at home, cells whose last reference is a `JoinHandle` or a waker, and pushes to
+//! a full queue are freed where they are, as before.
 //!
 //! Costs: one pop of an empty queue every [`DRAIN_INTERVAL`] picks (at every pick it cost
-//! `yield_many`, 200,000 picks of a few tens of nanoseconds, about a tenth of its time); a remote completion's free waits until its home
-//! driver runs again, so a server that goes idle keeps at most the queue's capacity of empty
-//! cells (their futures and outputs already dropped) until its next turn. Cells larger than
+//! `yield_many`, 200,000 picks of a few tens of nanoseconds, about a tenth of its time); a
+//! remote completion's free waits until its home driver runs again, so a server that goes idle
+//! keeps at most the queue's capacity of empty cells (their futures and outputs already
+//! dropped, at most [`MAX_CELL`] bytes each) until its next turn. Cells larger than
 //! [`MAX_CELL`] get no home: allocators keep only small blocks in their per-thread caches
 //! (glibc's up to 1,032 bytes), and large ones held in the queue would hold much memory.
 //!
