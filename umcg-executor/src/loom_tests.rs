@@ -1,7 +1,7 @@
 //! loom models of the lock-free parts: the run queue, the task state word (wake, run, abort,
 //! join), the parker of `block_on`, the blocking-queue permits, the idle/notify protocol of
-//! sleeping servers (including the one-server-waking-at-a-time rule), and the server ⇄ spawner
-//! hand-off stack.
+//! sleeping servers (including the one-server-waking-at-a-time rule), the server ⇄ spawner
+//! hand-off stack, and the shutdown rule of the queues that send finished tasks home.
 //!
 //! Run with `RUSTFLAGS="--cfg loom" cargo test -p umcg-executor --release loom`.
 
@@ -402,5 +402,24 @@ fn loom_stack_hands_over_every_push_once() {
         got.extend(stack.take_all().map(|n| n.0));
         got.sort();
         assert_eq!(got, vec![1, 2]);
+    });
+}
+
+/// `sched::homing`: a driver sends a finished task home while shutdown begins. Whichever wins,
+/// nothing is left in the queue (a value left there would keep the runtime alive).
+#[test]
+fn loom_homing_leaves_nothing_queued_after_shutdown() {
+    use crate::sched::homing::{closed, send};
+    model(|| {
+        let queue = Arc::new(Queue::new(2));
+        let shut = Arc::new(AtomicBool::new(false));
+        let driver = {
+            let (queue, shut) = (queue.clone(), shut.clone());
+            thread::spawn(move || send(&queue, &shut, 1u32))
+        };
+        shut.store(true, SeqCst);
+        closed([&*queue]);
+        driver.join().unwrap();
+        assert_eq!(queue.pop(), None);
     });
 }

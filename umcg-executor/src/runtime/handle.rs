@@ -115,10 +115,14 @@ impl Handle {
         let shared = &self.shared;
         let b = &shared.blocking;
         if !b.try_acquire() {
-            if context::server_of(shared).is_some() {
+            if let Some(here) = context::server_of(shared) {
                 while !b.try_acquire() && !shared.is_shutdown() {
                     match shared.pop_blocking() {
-                        Some(task) => task.run(),
+                        Some(task) => {
+                            if let Some(done) = task.run_reclaim(here) {
+                                crate::sched::homing::dispose(shared, done, here);
+                            }
+                        }
                         None => std::thread::yield_now(),
                     }
                 }

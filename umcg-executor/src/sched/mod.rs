@@ -14,6 +14,7 @@
 //! driver takes that task next itself (`policy`, rule 6). Which queue a driver takes from is
 //! the policy (`policy`).
 
+pub(crate) mod homing;
 pub(crate) mod idle;
 pub(crate) mod inject;
 pub(crate) mod policy;
@@ -22,7 +23,7 @@ pub(crate) mod registry;
 
 use std::future::Future;
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::Thread;
 use std::time::Duration;
@@ -92,6 +93,9 @@ pub(crate) struct ServerSlot {
     pub(crate) spawn_requests: AtomicUsize,
     /// Workers the spawner created for this server, not yet taken by it.
     pub(crate) born: Stack<Worker>,
+    /// Finished tasks this server's drivers spawned, sent back by other servers' drivers to be
+    /// freed here (`homing`).
+    pub(crate) homecoming: Queue<Task>,
 }
 
 /// See the module documentation.
@@ -104,7 +108,9 @@ pub(crate) struct Shared {
     pub(crate) registry: Registry,
     pub(crate) timers: Timers,
     pub(crate) idle: Idle,
-    pub(crate) shutdown: AtomicBool,
+    /// Set once, when shutdown begins (a loom type under `cfg(loom)`, where `homing`'s use of
+    /// it is model-checked).
+    pub(crate) shutdown: crate::loom::atomic::AtomicBool,
     /// Live worker threads (all servers).
     pub(crate) workers: AtomicUsize,
     pub(crate) spawn_failures: AtomicU64,
@@ -144,6 +150,7 @@ impl Shared {
                 phase: AtomicU8::new(phase::ACTIVE),
                 spawn_requests: AtomicUsize::new(0),
                 born: Stack::new(),
+                homecoming: Queue::new(homing::CAPACITY),
             })
             .collect();
         Self {
@@ -155,7 +162,7 @@ impl Shared {
             registry: Registry::new(),
             timers: Timers::new(),
             idle: Idle::new(),
-            shutdown: AtomicBool::new(false),
+            shutdown: crate::loom::atomic::AtomicBool::new(false),
             workers: AtomicUsize::new(0),
             spawn_failures: AtomicU64::new(0),
             last_spawn_error: Mutex::new(None),
@@ -176,7 +183,11 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let cell = Cell::new(future, self.clone(), Id::next(), kind);
+        let home = match context::server_of(self) {
+            Some(i) if homing::worth_it(std::mem::size_of::<Cell<F, Arc<Self>>>()) => i,
+            _ => homing::NO_HOME,
+        };
+        let cell = Cell::with_home(future, self.clone(), Id::next(), kind, home);
         let key = self.registry.insert(cell.clone());
         cell.set_key(key);
         // Pairs with `shutdown`: it sets the flag, then drains the registry (both under the
@@ -272,6 +283,7 @@ impl Shared {
         for task in self.registry.drain() {
             task.cancel();
         }
+        homing::drain_all(self);
         self.blocking.close();
         self.notify_all();
     }

@@ -38,8 +38,19 @@ pub(crate) trait Schedule: Send + Sync + 'static {
 
 /// The run-queue side of a task.
 pub(crate) trait RawTask: Send + Sync + 'static {
-    /// Polls the task once (the caller popped it from a run queue).
-    fn run(self: Arc<Self>);
+    /// Polls the task once (the caller popped it from a run queue); the runtime's drivers use
+    /// [`RawTask::run_reclaim`].
+    #[cfg(all(test, loom))]
+    fn run(self: Arc<Self>) {
+        drop(self.run_reclaim(crate::sched::homing::NO_HOME));
+    }
+    /// [`RawTask::run`] by a runner at `here`, except that when the poll completed a task whose
+    /// [`RawTask::home`] is elsewhere and left the caller the last reference, the output is
+    /// dropped and the empty task is returned for the caller to send home (`sched::homing`).
+    fn run_reclaim(self: Arc<Self>, here: usize) -> Option<Task>;
+    /// What the cell was built with ([`Cell::with_home`]): for the runtime, the server whose
+    /// driver spawned it.
+    fn home(&self) -> usize;
     /// Requests cancellation; cancels in place when the task is not running.
     fn cancel(self: Arc<Self>);
     /// The task's id.
@@ -78,6 +89,8 @@ pub(crate) struct Cell<F: Future, S> {
     id: Id,
     kind: Kind,
     key: AtomicUsize,
+    /// See [`RawTask::home`]; 32 bits fit beside `kind` without making the cell larger.
+    home: u32,
 }
 
 // SAFETY: `stage` is touched only by the thread holding RUNNING (see `state`), or by the
@@ -93,8 +106,15 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
-    /// A new task, already in the `SCHEDULED` state: the caller must push it.
+    /// [`Cell::with_home`] with no home (the loom models' schedulers ignore it).
+    #[cfg(all(test, loom))]
     pub(crate) fn new(future: F, scheduler: S, id: Id, kind: Kind) -> Arc<Self> {
+        Self::with_home(future, scheduler, id, kind, crate::sched::homing::NO_HOME)
+    }
+
+    /// A new task, already in the `SCHEDULED` state: the caller must push it. `home` is for
+    /// the runner that completes it ([`RawTask::home`]).
+    pub(crate) fn with_home(future: F, scheduler: S, id: Id, kind: Kind, home: usize) -> Arc<Self> {
         Arc::new(Self {
             state: State::new_scheduled(),
             stage: UnsafeCell::new(Stage::Running(future)),
@@ -103,6 +123,7 @@ where
             id,
             kind,
             key: AtomicUsize::new(usize::MAX),
+            home: u32::try_from(home).unwrap_or(u32::MAX),
         })
     }
 
@@ -151,6 +172,22 @@ where
         self.scheduler.release(self.id, self.key.load(Acquire));
     }
 
+    /// After [`Cell::finish`] on the runner's thread: if the runner holds the last reference
+    /// (the `JoinHandle` is gone and no waker is left), drops the output now, where it would be
+    /// dropped anyway, and returns the empty cell for the runner to free
+    /// (`RawTask::run_reclaim`).
+    fn retire(mut self: Arc<Self>) -> Option<Task> {
+        let cell = Arc::get_mut(&mut self)?;
+        let output = cell.stage.with_mut(|stage| {
+            // SAFETY: `get_mut` proved this is the only reference to the cell, so nothing
+            // else can touch the stage.
+            std::mem::replace(unsafe { &mut *stage }, Stage::Consumed)
+        });
+        // The output may panic in its destructor; that must not unwind through the runner.
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(output)));
+        Some(self)
+    }
+
     fn cancel_in_place(&self) {
         let dropped = self.stage.with_mut(|stage| {
             // SAFETY: the caller holds RUNNING (exclusive access to the stage).
@@ -170,10 +207,13 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
-    fn run(self: Arc<Self>) {
+    fn run_reclaim(self: Arc<Self>, here: usize) -> Option<Task> {
         match self.state.start() {
-            Start::Skip => return,
-            Start::Cancel => return self.cancel_in_place(),
+            Start::Skip => return None,
+            Start::Cancel => {
+                self.cancel_in_place();
+                return None;
+            }
             Start::Poll => {}
         }
         // SAFETY: a waker that borrows this task's reference instead of taking its own:
@@ -184,13 +224,18 @@ where
         let waker = ManuallyDrop::new(Waker::from(unsafe { Arc::from_raw(Arc::as_ptr(&self)) }));
         let mut cx = Context::from_waker(&waker);
         if let Some(result) = self.poll_future(&mut cx) {
-            return self.finish(result);
+            self.finish(result);
+            if self.home() == here || self.home() == crate::sched::homing::NO_HOME {
+                return None;
+            }
+            return self.retire();
         }
         match self.state.idle() {
             Idle::Wait => {}
             Idle::Push => self.scheduler.schedule(self.clone()),
             Idle::Cancel => self.cancel_in_place(),
         }
+        None
     }
 
     fn cancel(self: Arc<Self>) {
@@ -205,6 +250,13 @@ where
 
     fn kind(&self) -> Kind {
         self.kind
+    }
+
+    fn home(&self) -> usize {
+        match self.home {
+            u32::MAX => crate::sched::homing::NO_HOME,
+            h => h as usize,
+        }
     }
 }
 

@@ -30,7 +30,7 @@ use super::stack::Linked;
 use super::task::AtomicTask;
 use crate::loom::atomic::AtomicPtr;
 use crate::runtime::context;
-use crate::sched::policy;
+use crate::sched::{homing, policy};
 use crate::sched::{ServerSlot, Shared};
 use crate::task::core::{Kind, Task};
 
@@ -233,6 +233,9 @@ fn drive(shared: &Arc<Shared>, w: &Arc<Worker>) {
         if tick % policy::TIMER_CHECK_INTERVAL == 0 {
             shared.timers.fire_due();
         }
+        if tick % homing::DRAIN_INTERVAL == 0 {
+            homing::drain(slot);
+        }
         let task = policy::next_task(shared, slot, tick);
         // Producers wake one server at a time (`sched::idle`): a driver that takes over and
         // leaves work queued passes the wake on.
@@ -247,7 +250,10 @@ fn drive(shared: &Arc<Shared>, w: &Arc<Worker>) {
                 park(shared, w, intent::YIELD);
                 since = Instant::now();
             }
-            None => return,
+            None => {
+                homing::drain(slot);
+                return;
+            }
         }
     }
 }
@@ -267,11 +273,16 @@ fn wants_yield(shared: &Shared, slot: &ServerSlot, since: Instant) -> bool {
 /// Runs one task on this worker; a blocking closure is announced to the monitor.
 pub(crate) fn run_task(shared: &Shared, slot: &ServerSlot, w: &Arc<Worker>, task: Task) {
     if task.kind() != Kind::Blocking {
-        return task.run();
+        if let Some(done) = task.run_reclaim(slot.index) {
+            homing::dispose(shared, done, slot.index);
+        }
+        return;
     }
     slot.blocking_seq.fetch_add(1, SeqCst);
     *lock(&slot.blocking_job) = Some(w.clone());
-    task.run();
+    if let Some(done) = task.run_reclaim(slot.index) {
+        homing::dispose(shared, done, slot.index);
+    }
     {
         let mut job = lock(&slot.blocking_job);
         if job.as_ref().is_some_and(|j| Arc::ptr_eq(j, w)) {

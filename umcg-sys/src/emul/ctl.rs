@@ -106,6 +106,7 @@ fn register_server(
             // SAFETY: a fresh fd nothing else owns.
             eventfd: unsafe { OwnedFd::from_raw_fd(fd) },
             workers: Mutex::new(Vec::new()),
+            spare: Mutex::new(Vec::new()),
             idle_ok: sched::idle_window_allowed(),
         }),
     });

@@ -45,6 +45,9 @@ pub(crate) struct ServerPart {
     pub(crate) eventfd: OwnedFd,
     /// Workers registered with this server (re-filed when a worker's `server_tid` changes).
     pub(crate) workers: Mutex<Vec<Arc<Entry>>>,
+    /// An empty buffer with room for all of `workers`, kept ready by the threads that add to it
+    /// so that the server can copy the list without allocating (`outside::provision`).
+    pub(crate) spare: Mutex<Vec<Arc<Entry>>>,
     /// May spin at `SCHED_IDLE` and come back.
     pub(crate) idle_ok: bool,
 }

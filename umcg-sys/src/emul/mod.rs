@@ -120,6 +120,7 @@ mod futex;
 mod hook;
 mod kick;
 mod list;
+mod outside;
 mod perf;
 mod probe;
 mod procstat;
@@ -303,10 +304,11 @@ impl Emulated {
             return;
         };
         if let Some(old) = self.lookup(from).as_deref().and_then(Entry::server) {
-            lock(&old.workers).retain(|w| w.tid != worker);
+            drop(outside::take_where(&old.workers, |w| w.tid == worker));
         }
         if let Some(new) = to.server() {
-            lock(&new.workers).push(me);
+            outside::push(&new.workers, me);
+            outside::provision(&new.workers, &new.spare);
         }
     }
 
@@ -315,20 +317,21 @@ impl Emulated {
             let server = e.task.server_tid();
             part.filed_with.store(server as i32, Ordering::SeqCst);
             if let Some(s) = self.lookup(server).as_deref().and_then(Entry::server) {
-                lock(&s.workers).push(e.clone());
+                outside::push(&s.workers, e.clone());
+                outside::provision(&s.workers, &s.spare);
             }
         }
-        self.registry().insert(e.tid, e);
+        drop(outside::insert(&self.registry, e.tid, e));
     }
 
     /// Drops `e` from the registry and its server's list; a worker's server is woken.
     fn remove(&self, e: &Entry) {
-        self.registry().remove(&e.tid);
+        drop(outside::remove(&self.registry, &e.tid));
         let Some(part) = e.worker() else { return };
         let filed = part.filed_with.load(Ordering::SeqCst) as u32;
         if let Some(server) = self.lookup(filed) {
             if let Some(s) = server.server() {
-                lock(&s.workers).retain(|w| w.tid != e.tid);
+                drop(outside::take_where(&s.workers, |w| w.tid == e.tid));
             }
             hook::wake_server(&server);
         }
@@ -344,10 +347,6 @@ impl Emulated {
         let _ = e.task.transition_if(|_| true, crate::abi::UMCG_TASK_NONE);
         self.remove(e);
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Umcg for Emulated {

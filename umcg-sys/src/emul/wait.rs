@@ -213,20 +213,25 @@ thread_local! {
 ///
 /// A waiting server must not allocate or free: one of its workers may be parked (by the park
 /// signal, anywhere in its user code) while it holds an allocator lock, and it runs again only
-/// when this server picks it. So the snapshot reuses one buffer per server thread, which grows
-/// only when the server has more workers than ever before, and keeps its references until the
-/// next snapshot (an entry is freed here only if its worker unregistered meanwhile).
+/// when this server picks it. So the snapshot reuses one buffer per server thread; when the
+/// server has more workers than it has room for, it trades that buffer for the larger one the
+/// workers' registrations keep ready (`outside::provision`), and allocates only if there is
+/// none. It keeps its references until the next snapshot (an entry is freed here only if its
+/// worker unregistered meanwhile).
 fn with_workers<R>(part: &ServerPart, f: impl FnOnce(&[Arc<Entry>]) -> R) -> R {
     SNAPSHOT.with(|cell| {
         let mut snap = cell.borrow_mut();
         snap.clear();
-        snap.extend(
-            part.workers
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .iter()
-                .cloned(),
-        );
+        let workers = part.workers.lock().unwrap_or_else(|e| e.into_inner());
+        if snap.capacity() < workers.len() {
+            if let Ok(mut spare) = part.spare.try_lock() {
+                if spare.capacity() >= workers.len() {
+                    std::mem::swap(&mut *snap, &mut *spare);
+                }
+            }
+        }
+        snap.extend(workers.iter().cloned());
+        drop(workers);
         f(&snap)
     })
 }
