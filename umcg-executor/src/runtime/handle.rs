@@ -118,11 +118,7 @@ impl Handle {
             if let Some(here) = context::server_of(shared) {
                 while !b.try_acquire() && !shared.is_shutdown() {
                     match shared.pop_blocking() {
-                        Some(task) => {
-                            if let Some(done) = task.run_reclaim(here) {
-                                crate::sched::homing::dispose(shared, done, here);
-                            }
-                        }
+                        Some(task) => crate::sched::homing::run(shared, task, here),
                         None => std::thread::yield_now(),
                     }
                 }

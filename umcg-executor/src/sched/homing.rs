@@ -26,7 +26,7 @@
 //! outside the drivers). When a driver of another server polls it to completion and holds its
 //! last reference, the output is dropped there and then (as before: a detached task's output is
 //! dropped when the task completes), and the empty cell is pushed on its home server's
-//! `homecoming` queue ([`dispose`]). Each driver empties its own server's queue every
+//! `homecoming` queue ([`run`]). Each driver empties its own server's queue every
 //! [`DRAIN_INTERVAL`] picks and when it runs out of work ([`drain`]), so the free happens on
 //! the thread that allocated the cell while a server keeps its driver, which is the common
 //! case: the free then stays in that thread's allocator cache. Tasks with no home, tasks
@@ -79,10 +79,18 @@ pub(crate) fn worth_it(size: usize) -> bool {
     size <= MAX_CELL
 }
 
+/// Runs `task` on a driver of server `here` (`RawTask::run_reclaim`); a task it completes for
+/// another server, holding its last reference, goes home to be freed ([`dispose`]).
+pub(crate) fn run(shared: &Shared, task: Task, here: usize) {
+    if let Some(done) = task.run_reclaim(here) {
+        dispose(shared, done, here);
+    }
+}
+
 /// Frees `task` (the last reference to a completed task, its output already dropped, returned
-/// by `RawTask::run` to a driver of server `here`) on its home server if it has one and that is
-/// another server; else here.
-pub(crate) fn dispose(shared: &Shared, task: Task, here: usize) {
+/// by `RawTask::run_reclaim` to a driver of server `here`) on its home server if it has one and
+/// that is another server; else here.
+fn dispose(shared: &Shared, task: Task, here: usize) {
     let home = task.home();
     if home == NO_HOME || home == here || home >= shared.servers.len() {
         return;

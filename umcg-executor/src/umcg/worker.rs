@@ -273,16 +273,11 @@ fn wants_yield(shared: &Shared, slot: &ServerSlot, since: Instant) -> bool {
 /// Runs one task on this worker; a blocking closure is announced to the monitor.
 pub(crate) fn run_task(shared: &Shared, slot: &ServerSlot, w: &Arc<Worker>, task: Task) {
     if task.kind() != Kind::Blocking {
-        if let Some(done) = task.run_reclaim(slot.index) {
-            homing::dispose(shared, done, slot.index);
-        }
-        return;
+        return homing::run(shared, task, slot.index);
     }
     slot.blocking_seq.fetch_add(1, SeqCst);
     *lock(&slot.blocking_job) = Some(w.clone());
-    if let Some(done) = task.run_reclaim(slot.index) {
-        homing::dispose(shared, done, slot.index);
-    }
+    homing::run(shared, task, slot.index);
     {
         let mut job = lock(&slot.blocking_job);
         if job.as_ref().is_some_and(|j| Arc::ptr_eq(j, w)) {
