@@ -307,8 +307,7 @@ impl Emulated {
             drop(outside::take_where(&old.workers, |w| w.tid == worker));
         }
         if let Some(new) = to.server() {
-            outside::push(&new.workers, me);
-            outside::provision(&new.workers, &new.spare);
+            outside::push_with_spare(&new.workers, &new.spare, me);
         }
     }
 
@@ -317,8 +316,7 @@ impl Emulated {
             let server = e.task.server_tid();
             part.filed_with.store(server as i32, Ordering::SeqCst);
             if let Some(s) = self.lookup(server).as_deref().and_then(Entry::server) {
-                outside::push(&s.workers, e.clone());
-                outside::provision(&s.workers, &s.spare);
+                outside::push_with_spare(&s.workers, &s.spare, e.clone());
             }
         }
         drop(outside::insert(&self.registry, e.tid, e));

@@ -53,6 +53,13 @@ pub(crate) fn push<T>(m: &Mutex<Vec<T>>, v: T) {
     }
 }
 
+/// Appends `v` to `list` ([`push`]) and keeps `spare` ready for a copy of it ([`provision`]):
+/// how a worker is filed with its server.
+pub(crate) fn push_with_spare<T>(list: &Mutex<Vec<T>>, spare: &Mutex<Vec<T>>, v: T) {
+    push(list, v);
+    provision(list, spare);
+}
+
 /// Keeps `spare` an empty buffer with room for every element of `list`, allocated here, outside
 /// both locks, for a thread that must not allocate to copy `list` into (`wait::with_workers`,
 /// which leaves its old buffer in `spare`, freed here next time).
