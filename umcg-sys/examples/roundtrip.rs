@@ -13,9 +13,9 @@
 //! `sched_yield()` ping-pong between two threads on one CPU (two switches and no wakeups: the
 //! scheduler's pick and switch without enqueue or dequeue); server → worker → server through
 //! the emulation (the worker yields with `UMCG_WAIT_ENQUEUE`), the same through the kernel
-//! when it advertises UMCG, and the emulation's block detection
-//! (worker enters a blocking `read()` → its server returns from `umcg_wait`) with the spinning
-//! and the sleeping server, plus how long a worker whose `read()` returned keeps running user
+//! when it advertises UMCG, the block detection of the kernel and of the emulation (worker
+//! enters a blocking `read()` → its server returns from `umcg_wait`), the latter with the
+//! spinning and the sleeping server, plus how long a worker whose `read()` returned keeps running user
 //! code before the emulation parks it; the same for the variants (no spinning, ring wakeups,
 //! the `/proc` fallback detector). Timings on a shared machine are indicative: compare
 //! ratios, not absolute numbers.
@@ -469,6 +469,11 @@ fn kernel_roundtrip(rows: &mut Rows, n: usize) {
 }
 
 fn detections(rows: &mut Rows, m: usize) {
+    if let Some(k) = Kernel::detect() {
+        let k: U = Box::leak(Box::new(k));
+        let (d, _) = block_detection(k, m);
+        rows.push(("kernel UMCG: block → server returns".into(), stats(d)));
+    }
     let (emu, emu_poll, emu_wake, emu_idle) = emulations();
     let emu_proc = Emulated::with_options(Options {
         detector: Detector::ProcStat,
