@@ -47,6 +47,7 @@ conformance!(
     worker_exit_without_unregister,
     canonical_server_loop_runs_many_workers,
     preemption_right_after_a_switch,
+    preempt_flag_waits_for_kick,
 );
 
 fn ctl(u: U, flags: u32, t: *mut umcg_task, clock: libc::clockid_t) -> Option<i32> {
@@ -237,6 +238,16 @@ fn wait_and_kick_errnos(u: U) {
         "next_tid not a UMCG task"
     );
     back_to_running(&s);
+    for own in [me, me | UMCG_TID_RUNNING] {
+        assert_eq!(
+            errno(s.wait(own, 0)),
+            Some(libc::EINVAL),
+            "next_tid names the caller"
+        );
+        back_to_running(&s);
+        assert_eq!(s.next_tid().load(SeqCst), own, "next_tid consumed");
+    }
+    s.next_tid().store(0, SeqCst);
     assert_eq!(errno(u.kick(1, me)), Some(libc::EINVAL), "kick flags");
     assert_eq!(errno(u.kick(0, 1)), Some(libc::ESRCH), "kick a foreign tid");
     assert_eq!(errno(u.kick(0, me)), None, "kick a registered task");
@@ -385,6 +396,23 @@ fn worker_yield_with_enqueue(u: U) {
             "ENQUEUE with a timeout"
         );
         assert_eq!(c.state().load(SeqCst) & UMCG_TASK_MASK, UMCG_TASK_RUNNING);
+        // A yield naming the worker itself is refused before it is queued: a push would
+        // overwrite the mark in its link field (and the server would find it listed while
+        // RUNNING).
+        const MARK: u64 = 0x5a5a_5a5a_5a5a_5a40;
+        let next_tid = next_tid_at(c.addr);
+        next_tid.store(gettid(), SeqCst);
+        runnable_link_at(c.addr).store(MARK, SeqCst);
+        c.state()
+            .store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
+        assert_eq!(
+            errno(c.u.wait(UMCG_WAIT_ENQUEUE, 0)),
+            Some(libc::EINVAL),
+            "yield naming itself"
+        );
+        assert_eq!(c.state().load(SeqCst) & UMCG_TASK_MASK, UMCG_TASK_RUNNING);
+        assert_eq!(runnable_link_at(c.addr).swap(0, SeqCst), MARK, "queued");
+        next_tid.store(0, SeqCst);
         c.state()
             .store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
         assert_eq!(errno(c.u.wait(UMCG_WAIT_ENQUEUE, 0)), None);
@@ -714,6 +742,67 @@ fn preemption_right_after_a_switch(u: U) {
     assert!(ws
         .compare_exchange(cur, cur | UMCG_TF_PREEMPT, SeqCst, SeqCst)
         .is_ok());
+    assert_eq!(errno(u.kick(0, w.tid)), None);
+    s.wait_runnable(w.addr);
+    assert_eq!(
+        ws.load(SeqCst) & (UMCG_TASK_MASK | UMCG_TF_PREEMPT),
+        UMCG_TASK_RUNNABLE
+    );
+    stop.store(true, SeqCst);
+    assert_eq!(errno(s.run(&w)), None);
+    w.join();
+}
+
+/// `UMCG_TF_PREEMPT` alone does nothing: only a kick makes a worker look at it. The worker
+/// keeps calling `umcg_wait` with an unknown flag (`EINVAL`; on the emulation each call passes
+/// its return-to-user hook), pinned to its server's CPU so that on the kernel the server's
+/// wakeups switch it out and back in (each switch runs the kernel's hook); it keeps running
+/// with the flag set until the kick.
+fn preempt_flag_waits_for_kick(u: U) {
+    pin_to_cpu0();
+    let mut s = Server::register(u, 0);
+    let stop = Arc::new(AtomicBool::new(false));
+    let calls = Arc::new(AtomicU64::new(0));
+    let (st, ca) = (stop.clone(), calls.clone());
+    let w = Worker::spawn(u, gettid(), move |c| {
+        pin_to_cpu0();
+        let t0 = Instant::now();
+        while !st.load(SeqCst) && t0.elapsed() < Duration::from_secs(20) {
+            assert_eq!(errno(c.u.wait(0x8000, 0)), Some(libc::EINVAL));
+            ca.fetch_add(1, SeqCst);
+            for _ in 0..1000 {
+                std::hint::spin_loop();
+            }
+        }
+        End::Unregister
+    });
+    s.wait_runnable(w.addr);
+    assert_eq!(
+        errno(s.run_until(&w, deadline(Duration::from_millis(20)))),
+        Some(libc::ETIMEDOUT)
+    );
+    let ws = state_at(w.addr);
+    let cur = ws.load(SeqCst);
+    assert_eq!(cur & UMCG_TASK_MASK, UMCG_TASK_RUNNING);
+    assert!(ws
+        .compare_exchange(cur, cur | UMCG_TF_PREEMPT, SeqCst, SeqCst)
+        .is_ok());
+    let before = calls.load(SeqCst);
+    for _ in 0..3 {
+        assert_eq!(
+            errno(s.wait(
+                w.tid | UMCG_TID_RUNNING,
+                deadline(Duration::from_millis(20))
+            )),
+            Some(libc::ETIMEDOUT),
+            "the worker acted on UMCG_TF_PREEMPT without a kick"
+        );
+    }
+    assert!(calls.load(SeqCst) > before, "the worker made no call");
+    assert_eq!(
+        ws.load(SeqCst) & (UMCG_TASK_MASK | UMCG_TF_PREEMPT),
+        UMCG_TASK_RUNNING | UMCG_TF_PREEMPT
+    );
     assert_eq!(errno(u.kick(0, w.tid)), None);
     s.wait_runnable(w.addr);
     assert_eq!(

@@ -134,6 +134,7 @@ fn register_worker(
             view,
             in_emul: AtomicBool::new(true),
             queued: AtomicBool::new(false),
+            kicked: AtomicBool::new(false),
             gone: AtomicBool::new(false),
             cpu: AtomicI32::new(-1),
             affinity: sched::affinity(tid).ok(),

@@ -61,6 +61,9 @@ pub(crate) struct WorkerPart {
     pub(crate) in_emul: AtomicBool,
     /// Pushed on a runnable list by the emulation and not yet made RUNNING.
     pub(crate) queued: AtomicBool,
+    /// Kicked and not yet through the return-to-user hook since: `UMCG_TF_PREEMPT` is acted on
+    /// only then (the kernel's `UMCG_BIT_KICKED`).
+    pub(crate) kicked: AtomicBool,
     /// Unregistered or exited: never touch its memory again.
     pub(crate) gone: AtomicBool,
     /// CPU it is pinned to (-1: not pinned).

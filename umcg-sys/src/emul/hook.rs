@@ -10,7 +10,7 @@
 use std::sync::atomic::Ordering;
 
 use super::clock::now_ns;
-use super::entry::Entry;
+use super::entry::{Entry, WorkerPart};
 use super::probe::Probe;
 use super::{futex, list, sched, signal};
 use crate::abi::{
@@ -116,19 +116,10 @@ pub(crate) fn enter(w: &Entry) -> bool {
         reconcile(w, &mut probe);
         part.in_emul.store(true, Ordering::SeqCst);
     }
+    let kicked = take_kick(part);
     let s = w.task.state().load(Ordering::SeqCst);
     match task_state(s) {
-        UMCG_TASK_RUNNING if s & UMCG_TF_PREEMPT != 0 => {
-            if w.task
-                .transition(UMCG_TASK_RUNNING, UMCG_TASK_RUNNABLE)
-                .is_ok()
-            {
-                enqueue(w, true);
-                park(w);
-                return true;
-            }
-            false
-        }
+        UMCG_TASK_RUNNING if kicked && s & UMCG_TF_PREEMPT != 0 => preempt(w),
         UMCG_TASK_RUNNING => {
             part.queued.store(false, Ordering::SeqCst);
             false
@@ -139,6 +130,26 @@ pub(crate) fn enter(w: &Entry) -> bool {
         }
         _ => false,
     }
+}
+
+/// Consumes a kick, before the state word is read: the kicker sets `UMCG_TF_PREEMPT` before it
+/// sets `kicked` (both SeqCst), so a kick seen here comes with its flag.
+fn take_kick(part: &WorkerPart) -> bool {
+    part.kicked.swap(false, Ordering::SeqCst)
+}
+
+/// A kicked RUNNING worker with `UMCG_TF_PREEMPT`: RUNNABLE, queued with its server woken, and
+/// parked until a server runs it. Returns false if its state changed first.
+fn preempt(w: &Entry) -> bool {
+    if w.task
+        .transition(UMCG_TASK_RUNNING, UMCG_TASK_RUNNABLE)
+        .is_err()
+    {
+        return false;
+    }
+    enqueue(w, true);
+    park(w);
+    true
 }
 
 /// Moves a worker that blocked to `SCHED_IDLE`: when its syscall returns it then runs only on
@@ -162,10 +173,10 @@ pub(crate) fn promote(w: &Entry) {
 }
 
 /// A worker leaving the emulation: it runs again, its sleeps are blocks again. Like the
-/// kernel's return to user space it honours `UMCG_TF_PREEMPT`: a kick that found the worker
-/// inside the emulation sent no signal, so the flag is checked here, after `in_emul` is
-/// cleared (SeqCst; pairs with the kicker's cmpxchg of the flag followed by its SeqCst load of
-/// `in_emul`: either the kicker signals, or this check sees the flag).
+/// kernel's return to user space it honours `UMCG_TF_PREEMPT` after a kick: a kick that found
+/// the worker inside the emulation sent no signal, so it is taken here, after `in_emul` is
+/// cleared (SeqCst; pairs with the kicker's store of `kicked` followed by its SeqCst load of
+/// `in_emul`: either the kicker signals, or this check sees the kick).
 pub(crate) fn exit(w: &Entry) {
     let Some(part) = w.worker() else { return };
     loop {
@@ -175,6 +186,9 @@ pub(crate) fn exit(w: &Entry) {
             probe.reset();
             part.in_emul.store(false, Ordering::SeqCst);
         }
+        if !take_kick(part) {
+            return;
+        }
         let s = w.task.state().load(Ordering::SeqCst);
         if task_state(s) != UMCG_TASK_RUNNING || s & UMCG_TF_PREEMPT == 0 {
             return;
@@ -183,13 +197,7 @@ pub(crate) fn exit(w: &Entry) {
             let _probe = part.probe.lock();
             part.in_emul.store(true, Ordering::SeqCst);
         }
-        if w.task
-            .transition(UMCG_TASK_RUNNING, UMCG_TASK_RUNNABLE)
-            .is_ok()
-        {
-            enqueue(w, true);
-            park(w);
-        }
+        preempt(w);
     }
 }
 

@@ -1,9 +1,10 @@
 //! `umcg_kick`: make a task act on `UMCG_TF_PREEMPT` (or re-check its state) now.
 //!
-//! The kernel wakes a sleeping target or interrupts a running one so that it passes through
-//! the return-to-user hook. The emulation wakes a parked target (futex, eventfd) and sends a
-//! running worker the park signal ([`super::signal`]); without the signal a preempted worker
-//! acts at its next emulation call.
+//! The kernel marks the target kicked, then wakes it if it sleeps or interrupts it if it runs
+//! so that it passes through the return-to-user hook, which looks at `UMCG_TF_PREEMPT` only
+//! after a kick. The emulation marks a worker kicked (`WorkerPart::kicked`), wakes a parked
+//! target (futex, eventfd) and sends a running worker the park signal ([`super::signal`]);
+//! without the signal a preempted worker acts at its next emulation call.
 
 use std::io;
 use std::sync::atomic::Ordering;
@@ -38,6 +39,9 @@ fn kick_target(emu: &'static Emulated, tid: u32) -> io::Result<()> {
     if let Some(mut probe) = part.probe.try_lock() {
         hook::reconcile(&target, &mut probe);
     }
+    // After the caller's update of the state word, before the load of `in_emul`; pairs with
+    // `hook::exit`, which clears `in_emul` before it takes the kick.
+    part.kicked.store(true, Ordering::SeqCst);
     let s = target.task.state().load(Ordering::SeqCst);
     if task_state(s) == UMCG_TASK_RUNNING {
         part.queued.store(false, Ordering::SeqCst);

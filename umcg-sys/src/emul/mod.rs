@@ -72,9 +72,10 @@
 //!   emulation call).
 //! * **Blocks shorter than the detection latency** of a RUNNING worker are not reported when
 //!   nobody looked in time: such a block is indistinguishable from a slow syscall.
-//! * **Preemption** (`UMCG_TF_PREEMPT` + kick) reaches a worker running user code through the
-//!   park signal, a few µs after the kick; without the handler (the program owns `SIGURG`, or
-//!   [`Options::park_signal`] is off) only at its next emulation call.
+//! * **Preemption** (`UMCG_TF_PREEMPT` + kick; the flag alone does nothing, as in the kernel)
+//!   reaches a worker running user code through the park signal, a few µs after the kick;
+//!   without the handler (the program owns `SIGURG`, or [`Options::park_signal`] is off) only
+//!   at its next emulation call.
 //! * **The park signal can interrupt a syscall** that the worker entered again before the
 //!   signal arrived: restartable calls restart (`SA_RESTART`), `nanosleep`/`poll`-like calls
 //!   return `EINTR`.

@@ -94,6 +94,11 @@ fn switch_to_next(me: &Entry) -> io::Result<()> {
     if next & UMCG_TID_MASK == 0 {
         return Ok(());
     }
+    if next & UMCG_TID_MASK == me.tid {
+        // A caller that made itself RUNNING would not wait, and a yielding worker would be
+        // queued while it runs on (and could be queued twice).
+        return Err(err(libc::EINVAL));
+    }
     let target = me
         .emu
         .lookup(next & UMCG_TID_MASK)

@@ -49,6 +49,18 @@ pub fn runnable_ts_at(addr: u64) -> u64 {
     u64_at(addr, 24).load(SeqCst)
 }
 
+/// `next_tid` of the `umcg_task` at `addr`.
+pub fn next_tid_at(addr: u64) -> &'static AtomicU32 {
+    // SAFETY: as `state_at`; `next_tid` is the u32 at offset 4.
+    unsafe { &*((addr + 4) as *const AtomicU32) }
+}
+
+/// The `runnable_workers_ptr` link of the `umcg_task` at `addr`: non-zero only while queued
+/// on a list that has more entries behind it.
+pub fn runnable_link_at(addr: u64) -> &'static AtomicU64 {
+    u64_at(addr, 40)
+}
+
 pub fn now(clock: libc::clockid_t) -> i64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -61,6 +73,17 @@ pub fn now(clock: libc::clockid_t) -> i64 {
 
 pub fn deadline(after: Duration) -> i64 {
     now(libc::CLOCK_MONOTONIC) + after.as_nanos() as i64
+}
+
+/// Pins the calling thread to CPU 0, so that the tasks of a case that do so share one CPU.
+pub fn pin_to_cpu0() {
+    // SAFETY: an all-zero cpu_set_t is a valid empty set; CPU_SET writes inside it.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: 0 is within the set.
+    unsafe { libc::CPU_SET(0, &mut set) };
+    // SAFETY: `set` is a valid cpu_set_t of the given size.
+    let r = unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) };
+    assert_eq!(r, 0, "sched_setaffinity(CPU 0)");
 }
 
 /// A registered server: the calling thread.
