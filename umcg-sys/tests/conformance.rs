@@ -427,6 +427,27 @@ fn worker_yield_with_enqueue(u: U) {
     w.join();
 }
 
+/// Sets `UMCG_TF_PREEMPT` on the RUNNING worker at `addr` with a compare-and-exchange from
+/// exactly RUNNING (ordering rule 5).
+fn mark_preempt(addr: u64) {
+    let ws = state_at(addr);
+    let cur = ws.load(SeqCst);
+    assert_eq!(cur & UMCG_TASK_MASK, UMCG_TASK_RUNNING);
+    assert!(ws
+        .compare_exchange(cur, cur | UMCG_TF_PREEMPT, SeqCst, SeqCst)
+        .is_ok());
+}
+
+/// Kicks the marked worker `w` and waits until it is queued, RUNNABLE with the flag cleared.
+fn kick_until_preempted(u: U, s: &mut Server, w: &Worker) {
+    assert_eq!(errno(u.kick(0, w.tid)), None);
+    s.wait_runnable(w.addr);
+    assert_eq!(
+        state_at(w.addr).load(SeqCst) & (UMCG_TASK_MASK | UMCG_TF_PREEMPT),
+        UMCG_TASK_RUNNABLE
+    );
+}
+
 /// `UMCG_TF_PREEMPT` + kick: the running worker becomes RUNNABLE, is queued, the server is
 /// woken, and the worker stays off the CPU until a server runs it.
 fn preemption_with_kick(u: U) {
@@ -455,18 +476,8 @@ fn preemption_with_kick(u: U) {
         "next_tid names a RUNNING task"
     );
     assert_eq!(s.state().load(SeqCst) & UMCG_TASK_MASK, UMCG_TASK_RUNNING);
-    let ws = state_at(w.addr);
-    let cur = ws.load(SeqCst);
-    assert_eq!(cur & UMCG_TASK_MASK, UMCG_TASK_RUNNING);
-    assert!(ws
-        .compare_exchange(cur, cur | UMCG_TF_PREEMPT, SeqCst, SeqCst)
-        .is_ok());
-    assert_eq!(errno(u.kick(0, w.tid)), None);
-    s.wait_runnable(w.addr);
-    assert_eq!(
-        ws.load(SeqCst) & (UMCG_TASK_MASK | UMCG_TF_PREEMPT),
-        UMCG_TASK_RUNNABLE
-    );
+    mark_preempt(w.addr);
+    kick_until_preempted(u, &mut s, &w);
     // Both backends: a preempted worker does not run while RUNNABLE (the emulation parks it
     // with its park signal, umcg_sys::emul "Limits").
     std::thread::sleep(Duration::from_millis(5));
@@ -736,18 +747,8 @@ fn preemption_right_after_a_switch(u: U) {
         w.tid | UMCG_TID_RUNNING,
         "the switch happened"
     );
-    let ws = state_at(w.addr);
-    let cur = ws.load(SeqCst);
-    assert_eq!(cur & UMCG_TASK_MASK, UMCG_TASK_RUNNING);
-    assert!(ws
-        .compare_exchange(cur, cur | UMCG_TF_PREEMPT, SeqCst, SeqCst)
-        .is_ok());
-    assert_eq!(errno(u.kick(0, w.tid)), None);
-    s.wait_runnable(w.addr);
-    assert_eq!(
-        ws.load(SeqCst) & (UMCG_TASK_MASK | UMCG_TF_PREEMPT),
-        UMCG_TASK_RUNNABLE
-    );
+    mark_preempt(w.addr);
+    kick_until_preempted(u, &mut s, &w);
     stop.store(true, SeqCst);
     assert_eq!(errno(s.run(&w)), None);
     w.join();
@@ -781,12 +782,7 @@ fn preempt_flag_waits_for_kick(u: U) {
         errno(s.run_until(&w, deadline(Duration::from_millis(20)))),
         Some(libc::ETIMEDOUT)
     );
-    let ws = state_at(w.addr);
-    let cur = ws.load(SeqCst);
-    assert_eq!(cur & UMCG_TASK_MASK, UMCG_TASK_RUNNING);
-    assert!(ws
-        .compare_exchange(cur, cur | UMCG_TF_PREEMPT, SeqCst, SeqCst)
-        .is_ok());
+    mark_preempt(w.addr);
     let before = calls.load(SeqCst);
     for _ in 0..3 {
         assert_eq!(
@@ -800,15 +796,10 @@ fn preempt_flag_waits_for_kick(u: U) {
     }
     assert!(calls.load(SeqCst) > before, "the worker made no call");
     assert_eq!(
-        ws.load(SeqCst) & (UMCG_TASK_MASK | UMCG_TF_PREEMPT),
+        state_at(w.addr).load(SeqCst) & (UMCG_TASK_MASK | UMCG_TF_PREEMPT),
         UMCG_TASK_RUNNING | UMCG_TF_PREEMPT
     );
-    assert_eq!(errno(u.kick(0, w.tid)), None);
-    s.wait_runnable(w.addr);
-    assert_eq!(
-        ws.load(SeqCst) & (UMCG_TASK_MASK | UMCG_TF_PREEMPT),
-        UMCG_TASK_RUNNABLE
-    );
+    kick_until_preempted(u, &mut s, &w);
     stop.store(true, SeqCst);
     assert_eq!(errno(s.run(&w)), None);
     w.join();
