@@ -91,18 +91,16 @@ fn wait_registered(me: &Arc<Entry>, flags: u32, abs_timeout: i64) -> io::Result<
 /// `UMCG_TID_RUNNING`; a tid already marked must still be RUNNING.
 fn switch_to_next(me: &Entry) -> io::Result<()> {
     let next = me.task.next_tid().load(Ordering::SeqCst);
-    if next & UMCG_TID_MASK == 0 {
+    let tid = next & UMCG_TID_MASK;
+    if tid == 0 {
         return Ok(());
     }
-    if next & UMCG_TID_MASK == me.tid {
+    if tid == me.tid {
         // A caller that made itself RUNNING would not wait, and a yielding worker would be
         // queued while it runs on (and could be queued twice).
         return Err(err(libc::EINVAL));
     }
-    let target = me
-        .emu
-        .lookup(next & UMCG_TID_MASK)
-        .ok_or(err(libc::ESRCH))?;
+    let target = me.emu.lookup(tid).ok_or(err(libc::ESRCH))?;
     if next & UMCG_TID_RUNNING != 0 {
         if let Some(part) = target.worker() {
             if let Some(mut probe) = part.probe.try_lock() {
