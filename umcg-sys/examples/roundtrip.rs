@@ -20,6 +20,7 @@
 //! the `/proc` fallback detector). Timings on a shared machine are indicative: compare
 //! ratios, not absolute numbers.
 
+use std::mem::offset_of;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -57,13 +58,19 @@ fn stats(mut v: Vec<f64>) -> (f64, f64) {
 }
 
 fn state(addr: u64) -> &'static AtomicU32 {
-    // SAFETY: addresses of live registered tasks only.
+    // SAFETY: addresses of live registered tasks only; `state` is the u32 at offset 0.
     unsafe { &*(addr as *const AtomicU32) }
 }
 
-fn field(addr: u64, off: u64) -> &'static AtomicU64 {
-    // SAFETY: as `state`.
-    unsafe { &*((addr + off) as *const AtomicU64) }
+fn next_tid(addr: u64) -> &'static AtomicU32 {
+    // SAFETY: as `state`; `next_tid` is a naturally aligned u32 of the task.
+    unsafe { &*((addr + offset_of!(umcg_task, next_tid) as u64) as *const AtomicU32) }
+}
+
+/// The runnable-workers head of a server, or the link of a worker.
+fn runnable(addr: u64) -> &'static AtomicU64 {
+    // SAFETY: as `state`; `runnable_workers_ptr` is a naturally aligned u64 of the task.
+    unsafe { &*((addr + offset_of!(umcg_task, runnable_workers_ptr) as u64) as *const AtomicU64) }
 }
 
 struct Srv {
@@ -85,12 +92,12 @@ impl Srv {
     fn wait_runnable(&self, w: u64) {
         loop {
             state(self.addr()).store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
-            field(self.addr(), 4).store(0, SeqCst);
-            let mut n = field(self.addr(), 40).swap(0, SeqCst);
+            next_tid(self.addr()).store(0, SeqCst);
+            let mut n = runnable(self.addr()).swap(0, SeqCst);
             let mut found = false;
             while n != 0 {
                 found |= n == w;
-                n = field(n, 40).swap(0, SeqCst);
+                n = runnable(n).swap(0, SeqCst);
             }
             if found {
                 state(self.addr()).store(UMCG_TASK_RUNNING, SeqCst);
@@ -101,9 +108,7 @@ impl Srv {
     }
     /// Switches to worker `tid` and waits until woken.
     fn run(&self, tid: u32) -> std::io::Result<()> {
-        // SAFETY: `next_tid` is the u32 at offset 4 of our own registered task.
-        let next = unsafe { &*((self.addr() + 4) as *const AtomicU32) };
-        next.store(tid, SeqCst);
+        next_tid(self.addr()).store(tid, SeqCst);
         state(self.addr()).store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
         self.u.wait(0, 0)
     }
@@ -223,8 +228,8 @@ fn block_detection(u: U, n: usize) -> (Vec<f64>, Vec<f64>) {
                     "stalled ({opts}) at step {p}: server state {:#x} next {:#x} runnable head {:#x}; \
                      worker state {:#x}",
                     state(saddr).load(SeqCst),
-                    field(saddr, 0).load(SeqCst) >> 32,
-                    field(saddr, 40).load(SeqCst),
+                    next_tid(saddr).load(SeqCst),
+                    runnable(saddr).load(SeqCst),
                     state(addr).load(SeqCst)
                 );
                 std::process::exit(2);
