@@ -20,7 +20,6 @@
 //! the `/proc` fallback detector). Timings on a shared machine are indicative: compare
 //! ratios, not absolute numbers.
 
-use std::mem::offset_of;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,6 +27,7 @@ use std::time::{Duration, Instant};
 use umcg_sys::abi::*;
 use umcg_sys::backend::{Kernel, Umcg};
 use umcg_sys::emul::{Detector, Emulated, Options};
+use umcg_sys::measure::{spawn_worker, Server};
 
 type U = &'static dyn Umcg;
 
@@ -62,125 +62,20 @@ fn state(addr: u64) -> &'static AtomicU32 {
     unsafe { &*(addr as *const AtomicU32) }
 }
 
-fn next_tid(addr: u64) -> &'static AtomicU32 {
-    // SAFETY: as `state`; `next_tid` is a naturally aligned u32 of the task.
-    unsafe { &*((addr + offset_of!(umcg_task, next_tid) as u64) as *const AtomicU32) }
-}
-
-/// The runnable-workers head of a server, or the link of a worker.
-fn runnable(addr: u64) -> &'static AtomicU64 {
-    // SAFETY: as `state`; `runnable_workers_ptr` is a naturally aligned u64 of the task.
-    unsafe { &*((addr + offset_of!(umcg_task, runnable_workers_ptr) as u64) as *const AtomicU64) }
-}
-
-struct Srv {
-    u: U,
-    task: Box<umcg_task>,
-}
-
-impl Srv {
-    fn new(u: U) -> Self {
-        let mut task = Box::new(umcg_task::server(umcg_sys::gettid()));
-        // SAFETY: unregistered in Drop before the box is freed.
-        unsafe { u.ctl(UMCG_CTL_REGISTER, &mut *task, libc::CLOCK_MONOTONIC) }.unwrap();
-        Self { u, task }
-    }
-    fn addr(&self) -> u64 {
-        &*self.task as *const umcg_task as u64
-    }
-    /// Waits (idle) until `w` is on the runnable list.
-    fn wait_runnable(&self, w: u64) {
-        loop {
-            state(self.addr()).store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
-            next_tid(self.addr()).store(0, SeqCst);
-            let mut n = runnable(self.addr()).swap(0, SeqCst);
-            let mut found = false;
-            while n != 0 {
-                found |= n == w;
-                n = runnable(n).swap(0, SeqCst);
-            }
-            if found {
-                state(self.addr()).store(UMCG_TASK_RUNNING, SeqCst);
-                return;
-            }
-            let _ = self.u.wait(0, 0);
-        }
-    }
-    /// Switches to worker `tid` and waits until woken.
-    fn run(&self, tid: u32) -> std::io::Result<()> {
-        next_tid(self.addr()).store(tid, SeqCst);
-        state(self.addr()).store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
-        self.u.wait(0, 0)
-    }
-}
-
-impl Drop for Srv {
-    fn drop(&mut self) {
-        state(self.addr()).store(UMCG_TASK_RUNNING, SeqCst);
-        // SAFETY: registered in `new`.
-        unsafe { self.u.ctl(UMCG_CTL_UNREGISTER, &mut *self.task, 0) }.unwrap();
-    }
-}
-
-/// Spawns a worker of the calling server running `body` between registration and
-/// unregistration; returns (tid, task address, join handle).
-fn worker(
-    u: U,
-    body: impl FnOnce(U, u64) + Send + 'static,
-) -> (u32, u64, std::thread::JoinHandle<()>) {
-    let server = umcg_sys::gettid();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let j = std::thread::spawn(move || {
-        let mut t = Box::new(umcg_task::worker(server));
-        let addr = &*t as *const umcg_task as u64;
-        tx.send((umcg_sys::gettid(), addr)).unwrap();
-        // SAFETY: unregistered below before the box is freed.
-        unsafe {
-            u.ctl(
-                UMCG_CTL_REGISTER | UMCG_CTL_WORKER,
-                &mut *t,
-                libc::CLOCK_MONOTONIC,
-            )
-        }
-        .unwrap();
-        body(u, addr);
-        // SAFETY: registered above.
-        unsafe { u.ctl(UMCG_CTL_UNREGISTER | UMCG_CTL_WORKER, &mut *t, 0) }.unwrap();
-    });
-    let (tid, addr) = rx.recv().unwrap();
-    (tid, addr, j)
-}
-
 /// server → worker → server: the worker yields with ENQUEUE `n` times.
 fn umcg_roundtrip(u: U, n: usize) -> Vec<f64> {
-    let srv = Srv::new(u);
-    let (tid, addr, j) = worker(u, move |u, addr| {
-        for _ in 0..n {
-            state(addr).store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
-            u.wait(UMCG_WAIT_ENQUEUE, 0).unwrap();
-        }
-    });
-    srv.wait_runnable(addr);
-    let mut samples = Vec::with_capacity(n);
-    for _ in 0..n {
-        let t0 = Instant::now();
-        let _ = srv.run(tid);
-        srv.wait_runnable(addr);
-        samples.push(t0.elapsed().as_nanos() as f64);
-    }
-    let _ = srv.run(tid);
-    j.join().unwrap();
-    samples
+    let trips = umcg_sys::measure::switch_round_trips(u, n).expect("switch round trips");
+    trips.into_iter().map(|ns| ns as f64).collect()
 }
 
 /// Worker blocks in `read()` on an empty pipe: time from just before the read to the server's
 /// return from `umcg_wait`; and how long the worker runs user code after the read returned.
 fn block_detection(u: U, n: usize) -> (Vec<f64>, Vec<f64>) {
-    let opts = format!(
+    let name = format!(
         "{:?}",
         (u.name(), std::ptr::addr_of!(*u) as *const () as usize)
     );
-    let srv = Srv::new(u);
+    let srv = Server::new(u).expect("server registration");
     let mut fds = [0; 2];
     // SAFETY: room for two fds.
     unsafe { libc::pipe(fds.as_mut_ptr()) };
@@ -195,7 +90,7 @@ fn block_detection(u: U, n: usize) -> (Vec<f64>, Vec<f64>) {
         last.clone(),
         round.clone(),
     );
-    let (tid, addr, j) = worker(u, move |_, _| {
+    let w = spawn_worker(u, move |_, _| {
         for i in 0..n as u64 {
             let mut c = 0u8;
             b.store(now_ns(), SeqCst);
@@ -211,64 +106,67 @@ fn block_detection(u: U, n: usize) -> (Vec<f64>, Vec<f64>) {
             }
         }
     });
-    srv.wait_runnable(addr);
-    let progress = Arc::new(AtomicU64::new(0));
-    let (p2, saddr) = (progress.clone(), srv.addr());
-    let opts = opts.clone();
-    let monitor = std::thread::spawn(move || {
-        let mut last = u64::MAX;
-        loop {
-            std::thread::sleep(Duration::from_secs(5));
-            let p = p2.load(SeqCst);
-            if p == u64::MAX {
-                return;
-            }
-            if p == last {
-                eprintln!(
-                    "stalled ({opts}) at step {p}: server state {:#x} next {:#x} runnable head {:#x}; \
-                     worker state {:#x}",
-                    state(saddr).load(SeqCst),
-                    next_tid(saddr).load(SeqCst),
-                    runnable(saddr).load(SeqCst),
-                    state(addr).load(SeqCst)
-                );
-                std::process::exit(2);
-            }
-            last = p;
-        }
-    });
+    srv.wait_runnable(w.addr);
+    let progress = AtomicU64::new(0);
     let (mut detect, mut unmanaged) = (Vec::new(), Vec::new());
-    for i in 0..n {
-        progress.store(2 * i as u64, SeqCst);
-        let r = srv.run(tid);
-        let t1 = now_ns();
-        let ws = state(addr).load(SeqCst);
-        if r.is_err() || ws & UMCG_TASK_MASK != UMCG_TASK_BLOCKED {
-            eprintln!("iteration {i}: run -> {r:?}, worker state {ws:#x}");
+    std::thread::scope(|scope| {
+        scope.spawn(|| stall_monitor(&name, &srv, w.addr, &progress));
+        for i in 0..n {
+            progress.store(2 * i as u64, SeqCst);
+            let r = srv.run(w.tid);
+            let t1 = now_ns();
+            let ws = state(w.addr).load(SeqCst);
+            if r.is_err() || ws & UMCG_TASK_MASK != UMCG_TASK_BLOCKED {
+                eprintln!("iteration {i}: run -> {r:?}, worker state {ws:#x}");
+            }
+            detect.push((t1 - before.load(SeqCst)) as f64);
+            let written = now_ns();
+            // SAFETY: writes one byte to our pipe.
+            unsafe { libc::write(wr, b"x".as_ptr().cast(), 1) };
+            progress.store(2 * i as u64 + 1, SeqCst);
+            srv.wait_runnable(w.addr);
+            std::thread::sleep(Duration::from_micros(200));
+            // Parked before its read() even returned to user code: no window at all.
+            let ret = returned.load(SeqCst);
+            unmanaged.push(if ret < written {
+                0.0
+            } else {
+                (last.load(SeqCst) - ret) as f64
+            });
+            round.store(i as u64 + 1, SeqCst);
         }
-        detect.push((t1 - before.load(SeqCst)) as f64);
-        let written = now_ns();
-        // SAFETY: writes one byte to our pipe.
-        unsafe { libc::write(wr, b"x".as_ptr().cast(), 1) };
-        progress.store(2 * i as u64 + 1, SeqCst);
-        srv.wait_runnable(addr);
-        std::thread::sleep(Duration::from_micros(200));
-        // Parked before its read() even returned to user code: no window at all.
-        let ret = returned.load(SeqCst);
-        unmanaged.push(if ret < written {
-            0.0
-        } else {
-            (last.load(SeqCst) - ret) as f64
-        });
-        round.store(i as u64 + 1, SeqCst);
-    }
-    let _ = srv.run(tid);
-    j.join().unwrap();
-    progress.store(u64::MAX, SeqCst);
-    monitor.join().unwrap();
+        let _ = srv.run(w.tid);
+        w.thread.join().unwrap();
+        progress.store(u64::MAX, SeqCst);
+    });
     // SAFETY: closes the pipe made above.
     unsafe { (libc::close(rd), libc::close(wr)) };
     (detect, unmanaged)
+}
+
+/// Exits the process with a diagnosis when `progress` stays the same for 5 s, until it is
+/// `u64::MAX`.
+fn stall_monitor(name: &str, srv: &Server, worker: u64, progress: &AtomicU64) {
+    let mut last = u64::MAX;
+    loop {
+        std::thread::sleep(Duration::from_secs(5));
+        let p = progress.load(SeqCst);
+        if p == u64::MAX {
+            return;
+        }
+        if p == last {
+            eprintln!(
+                "stalled ({name}) at step {p}: server state {:#x} next {:#x} runnable head {:#x}; \
+                 worker state {:#x}",
+                srv.state().load(SeqCst),
+                srv.next_tid().load(SeqCst),
+                srv.runnable_head().load(SeqCst),
+                state(worker).load(SeqCst)
+            );
+            std::process::exit(2);
+        }
+        last = p;
+    }
 }
 
 /// Futex ping-pong between two threads on `cpus`: A→B→A round trip.

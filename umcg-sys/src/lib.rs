@@ -11,7 +11,8 @@
 //! - [`detect`]: positive detection of a UMCG kernel (never a blind syscall-number probe);
 //! - [`raw`]: the three syscalls, returning `io::Result`;
 //! - [`backend`]: the [`backend::Umcg`] trait over the kernel and the userspace emulation;
-//! - [`emul`]: the userspace emulation of the ABI for kernels without UMCG.
+//! - [`emul`]: the userspace emulation of the ABI for kernels without UMCG;
+//! - [`measure`]: the smallest correct server loop, timing a backend's raw switch.
 //!
 //! # Examples
 //!
@@ -27,6 +28,7 @@ pub mod abi;
 pub mod backend;
 pub mod detect;
 pub mod emul;
+pub mod measure;
 pub mod raw;
 
 /// The calling thread's kernel tid.

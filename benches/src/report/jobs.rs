@@ -70,12 +70,17 @@ enum Tput {
 #[derive(Clone, Debug)]
 enum Job {
     Tput(Tput),
+    /// The raw UMCG server → worker → server switch, without a runtime: umcg contenders only.
+    Switch,
     RoundTrip,
     RoundTripSleep,
     Ticker(BlockKind, BlockIn),
     Burst,
     Mixed(BlockIn),
 }
+
+/// The name of the raw switch row (the targets find it by this name).
+pub const SWITCH_ROW: &str = "UMCG server→worker→server switch, no runtime";
 
 /// A row a job fills: name, headline, unit, criterion id (with `{rt}`), compare with floor.
 type RowSpec = (String, &'static str, Unit, Option<String>, bool);
@@ -162,6 +167,13 @@ fn specs(opts: &Options) -> Vec<Spec> {
             format!("spawn_blocking/{{rt}}/{n}"),
         ));
     }
+    v.push(Spec {
+        section: "switch",
+        workers: None,
+        keep_alive: None,
+        job: Job::Switch,
+        rows: vec![(SWITCH_ROW.into(), "p50", Unit::Ns, None, true)],
+    });
     v.push(Spec {
         section: "round_trip",
         workers: None,
@@ -285,6 +297,7 @@ impl Job {
                 };
                 vec![(s.mean, format!("p50 {}, n={}", ns(s.p50), s.n))]
             }
+            Job::Switch => unreachable!("dispatch() runs the switch without a runtime"),
             Job::RoundTrip => {
                 w::blocking_round_trips(rt, cfg.round_trips / 10);
                 let s = Summary::of(&mut w::blocking_round_trips(rt, cfg.round_trips));
@@ -352,6 +365,9 @@ impl Job {
 }
 
 fn dispatch(c: Contender, spec: &Spec, opts: &Options) -> Vec<(f64, String)> {
+    if let Job::Switch = spec.job {
+        return switch_figures(c.backend(), opts.cfg.round_trips);
+    }
     let rs = RtSpec {
         workers: spec.workers,
         backend: c.backend(),
@@ -363,6 +379,32 @@ fn dispatch(c: Contender, spec: &Spec, opts: &Options) -> Vec<(f64, String)> {
         Contender::Umcg(_) => run_on::<crate::rt::UmcgRt>(c, spec, &rs, opts),
         #[cfg(not(feature = "umcg"))]
         Contender::Umcg(_) => Vec::new(),
+    }
+}
+
+/// Times `n` raw server → worker → server switches on `backend` (the kernel's when `Auto`
+/// finds it), after `n / 10` to warm up.
+fn switch_figures(backend: UmcgBackend, n: usize) -> Vec<(f64, String)> {
+    use umcg_sys::backend::{Kernel, Umcg};
+    let kernel = || Kernel::detect().map(|k| &*Box::leak(Box::new(k)) as &'static dyn Umcg);
+    let emulation = || umcg_sys::emul::Emulated::get() as &'static dyn Umcg;
+    let u = match backend {
+        UmcgBackend::Kernel => kernel(),
+        UmcgBackend::Emulated => Some(emulation()),
+        UmcgBackend::Auto => kernel().or_else(|| Some(emulation())),
+    };
+    let Some(u) = u else {
+        return vec![(f64::NAN, "kernel UMCG not advertised".into())];
+    };
+    let trips = umcg_sys::measure::switch_round_trips(u, n / 10)
+        .and_then(|_| umcg_sys::measure::switch_round_trips(u, n));
+    match trips {
+        Ok(mut t) => {
+            let s = Summary::of(&mut t);
+            let detail = format!("{}: mean {}, p99 {}", u.name(), ns(s.mean), ns(s.p99));
+            vec![(s.p50, detail)]
+        }
+        Err(e) => vec![(f64::NAN, format!("failed: {e}"))],
     }
 }
 
@@ -511,7 +553,8 @@ pub fn rows(opts: &Options, progress: &Mutex<Progress>) {
         let mut runs: Vec<Vec<Vec<(f64, String)>>> = vec![Vec::new(); opts.contenders.len()];
         for _ in 0..opts.repeat.max(1) {
             for (i, &c) in opts.contenders.iter().enumerate() {
-                if c.available() {
+                let runtime_free = matches!(spec.job, Job::Switch);
+                if c.available() && !(runtime_free && c == Contender::Tokio) {
                     let job = format!("`{}` on {}", spec.rows[0].0, c.label());
                     progress.lock().expect("progress").current = Some((job, Instant::now()));
                     let out = run_isolated(c, index, &spec, opts);

@@ -1,7 +1,8 @@
 //! The targets from the issue, each checked against the measured ratios.
 
-use super::jobs::Contender;
+use super::jobs::{Contender, SWITCH_ROW};
 use super::Results;
+use crate::rt::UmcgBackend;
 
 /// One target checked for one umcg contender.
 #[derive(Clone, Debug)]
@@ -110,6 +111,29 @@ pub fn evaluate(r: &Results) -> Vec<Verdict> {
             &|x| format!("{x:+.0} threads"),
             &|x| x <= 0.0,
         );
+        if cs[u] == Contender::Umcg(UmcgBackend::Kernel) {
+            // The emulation's switch, when it ran beside the kernel's, in the same unit.
+            let emulation = cs
+                .iter()
+                .position(|c| *c == Contender::Umcg(UmcgBackend::Emulated))
+                .and_then(|e| value(r, SWITCH_ROW, e))
+                .filter(|e| !e.is_nan() && floor > 0.0)
+                .map(|e| e / floor);
+            let below = emulation.map_or(String::new(), |_| " and below the emulation's".into());
+            push(
+                format!(
+                    "kernel backend: {SWITCH_ROW} (p50) ≤ 0.5× same-CPU futex round trip{below}"
+                ),
+                value(r, SWITCH_ROW, u)
+                    .filter(|_| floor > 0.0)
+                    .map(|v| v / floor),
+                &|x| match emulation {
+                    Some(e) => format!("{x:.2}× floor (emulation {e:.2}×)"),
+                    None => format!("{x:.2}× floor"),
+                },
+                &|x| x <= 0.5 && emulation.is_none_or(|e| x < e),
+            );
+        }
     }
     out
 }

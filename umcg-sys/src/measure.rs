@@ -1,0 +1,287 @@
+//! What a UMCG switch costs on a backend, without a runtime on top.
+//!
+//! The smallest correct server loop of `umcg-abi.md` §4.2, for benchmarks and diagnostics:
+//! [`switch_round_trips`] times server → worker → server round trips, the figure the kernel's
+//! direct handoff is judged by (against a futex round trip between two threads on one CPU).
+//! [`Server`] and [`spawn_worker`] are the pieces, for measurements of other paths (a worker
+//! that blocks, for instance). The runtime (`umcg-executor`) has its own, complete server
+//! loop; this one knows a single worker at a time and treats every unexpected return as "look
+//! again".
+
+use std::io;
+use std::mem::offset_of;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use crate::abi::*;
+use crate::backend::Umcg;
+
+/// The `state` word of the registered task at `addr`.
+fn state(addr: u64) -> &'static AtomicU32 {
+    // SAFETY: callers pass addresses of registered tasks that outlive the use (a `Server`'s
+    // own task, or a worker's while it is registered); `state` is the u32 at offset 0.
+    unsafe { &*(addr as *const AtomicU32) }
+}
+
+/// The `next_tid` of the registered task at `addr`.
+fn next_tid(addr: u64) -> &'static AtomicU32 {
+    // SAFETY: as `state`; `next_tid` is a naturally aligned u32 of the task.
+    unsafe { &*((addr + offset_of!(umcg_task, next_tid) as u64) as *const AtomicU32) }
+}
+
+/// The runnable-workers head of a server, or the link of a worker.
+fn runnable(addr: u64) -> &'static AtomicU64 {
+    // SAFETY: as `state`; `runnable_workers_ptr` is a naturally aligned u64 of the task.
+    unsafe { &*((addr + offset_of!(umcg_task, runnable_workers_ptr) as u64) as *const AtomicU64) }
+}
+
+/// The calling thread registered as a UMCG server until the value is dropped.
+///
+/// # Examples
+///
+/// ```
+/// use umcg_sys::measure::Server;
+///
+/// let server = Server::new(umcg_sys::emul::Emulated::get())?;
+/// // Registered: a second registration of the thread is refused.
+/// assert!(Server::new(umcg_sys::emul::Emulated::get()).is_err());
+/// drop(server);
+/// // Unregistered: it may register again.
+/// let _again = Server::new(umcg_sys::emul::Emulated::get())?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Server {
+    u: &'static dyn Umcg,
+    /// From `Box::into_raw`; freed by Drop only once unregistered (see there).
+    task: *mut umcg_task,
+}
+
+// SAFETY: other threads only reach the task through `addr()` and the atomics returned by
+// `state()`, `next_tid()` and `runnable_head()`. `Server` is not `Send`: it must be dropped, and
+// so unregistered, by the thread that registered it.
+unsafe impl Sync for Server {}
+
+impl Server {
+    /// Registers the calling thread as a server of backend `u` (clock `CLOCK_MONOTONIC`).
+    ///
+    /// # Errors
+    ///
+    /// The errno of `sys_umcg_ctl(UMCG_CTL_REGISTER)`, e.g. `EINVAL` if the thread is already
+    /// registered.
+    ///
+    /// # Examples
+    ///
+    /// See [`Server`].
+    pub fn new(u: &'static dyn Umcg) -> io::Result<Self> {
+        let task = Box::into_raw(Box::new(umcg_task::server(crate::gettid())));
+        // SAFETY: `task` is a live, aligned umcg_task; it is only freed after unregistration.
+        match unsafe { u.ctl(UMCG_CTL_REGISTER, task, libc::CLOCK_MONOTONIC) } {
+            Ok(()) => Ok(Self { u, task }),
+            Err(e) => {
+                // SAFETY: not registered: nobody else refers to it.
+                drop(unsafe { Box::from_raw(task) });
+                Err(e)
+            }
+        }
+    }
+
+    /// The address of the server's `umcg_task`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = umcg_sys::measure::Server::new(umcg_sys::emul::Emulated::get())?;
+    /// assert_eq!(server.addr() % 64, 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn addr(&self) -> u64 {
+        self.task as u64
+    }
+
+    /// The server's `state` word.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = umcg_sys::measure::Server::new(umcg_sys::emul::Emulated::get())?;
+    /// let state = server.state().load(std::sync::atomic::Ordering::SeqCst);
+    /// assert_eq!(state & umcg_sys::abi::UMCG_TASK_MASK, umcg_sys::abi::UMCG_TASK_RUNNING);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn state(&self) -> &AtomicU32 {
+        state(self.addr())
+    }
+
+    /// The server's `next_tid`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = umcg_sys::measure::Server::new(umcg_sys::emul::Emulated::get())?;
+    /// assert_eq!(server.next_tid().load(std::sync::atomic::Ordering::SeqCst), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn next_tid(&self) -> &AtomicU32 {
+        next_tid(self.addr())
+    }
+
+    /// The head of the server's runnable-workers list.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = umcg_sys::measure::Server::new(umcg_sys::emul::Emulated::get())?;
+    /// assert_eq!(server.runnable_head().load(std::sync::atomic::Ordering::SeqCst), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn runnable_head(&self) -> &AtomicU64 {
+        runnable(self.addr())
+    }
+
+    /// Waits, idle in `umcg_wait`, until the worker whose task is at `worker` is on the
+    /// runnable list, and takes the whole list (resetting each link). Leaves the server
+    /// RUNNING.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use umcg_sys::measure::{spawn_worker, Server};
+    ///
+    /// let u = umcg_sys::emul::Emulated::get();
+    /// let server = Server::new(u)?;
+    /// let worker = spawn_worker(u, |_, _| {});
+    /// // A new worker queues itself on its server when it registers.
+    /// server.wait_runnable(worker.addr);
+    /// server.run(worker.tid)?;
+    /// worker.thread.join().unwrap();
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn wait_runnable(&self, worker: u64) {
+        loop {
+            state(self.addr()).store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
+            next_tid(self.addr()).store(0, SeqCst);
+            let mut node = runnable(self.addr()).swap(0, SeqCst);
+            let mut found = false;
+            while node != 0 {
+                found |= node == worker;
+                node = runnable(node).swap(0, SeqCst);
+            }
+            if found {
+                state(self.addr()).store(UMCG_TASK_RUNNING, SeqCst);
+                return;
+            }
+            // Any return means "look again" (rule 9).
+            let _ = self.u.wait(0, 0);
+        }
+    }
+
+    /// Switches to the RUNNABLE worker `tid` and waits until the server is RUNNING again.
+    ///
+    /// # Errors
+    ///
+    /// The errno of `sys_umcg_wait`; see [`Server::wait_runnable`] for an example.
+    pub fn run(&self, tid: u32) -> io::Result<()> {
+        next_tid(self.addr()).store(tid, SeqCst);
+        state(self.addr()).store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
+        self.u.wait(0, 0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.state().store(UMCG_TASK_RUNNING, SeqCst);
+        // SAFETY: registered by this thread in `new` (`Server` is not `Send`).
+        if unsafe { self.u.ctl(UMCG_CTL_UNREGISTER, self.task, 0) }.is_ok() {
+            // SAFETY: from `Box::into_raw` in `new`, and no longer registered. If unregistration
+            // failed the task stays allocated: the kernel may still write to it.
+            drop(unsafe { Box::from_raw(self.task) });
+        }
+    }
+}
+
+/// A worker thread started by [`spawn_worker`].
+pub struct Worker {
+    /// Its thread id.
+    pub tid: u32,
+    /// The address of its `umcg_task`.
+    pub addr: u64,
+    /// Its thread; it ends after `body` returned and the worker unregistered.
+    pub thread: JoinHandle<()>,
+}
+
+/// Starts a worker of the calling thread's server that runs `body(u, its task address)`
+/// between registration and unregistration.
+///
+/// Registration queues the worker on the server and returns once a server ran it: follow with
+/// [`Server::wait_runnable`] and [`Server::run`]. The thread panics if registration fails. The
+/// worker's `umcg_task` is freed once it unregistered; if `body` panics it is leaked (64 bytes),
+/// as the thread is still registered while it unwinds and until it has exited.
+///
+/// # Examples
+///
+/// See [`Server::wait_runnable`].
+pub fn spawn_worker(
+    u: &'static dyn Umcg,
+    body: impl FnOnce(&'static dyn Umcg, u64) + Send + 'static,
+) -> Worker {
+    let server = crate::gettid();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let task = Box::into_raw(Box::new(umcg_task::worker(server)));
+        tx.send((crate::gettid(), task as u64))
+            .expect("spawn_worker waits for the tid");
+        let (register, clock) = (UMCG_CTL_REGISTER | UMCG_CTL_WORKER, libc::CLOCK_MONOTONIC);
+        // SAFETY: a live, aligned umcg_task, freed below only after unregistration.
+        unsafe { u.ctl(register, task, clock) }.expect("worker registration");
+        body(u, task as u64);
+        // SAFETY: this thread registered `task` above.
+        unsafe { u.ctl(UMCG_CTL_UNREGISTER | UMCG_CTL_WORKER, task, 0) }
+            .expect("worker unregistration");
+        // SAFETY: from `Box::into_raw` above, and no longer registered.
+        drop(unsafe { Box::from_raw(task) });
+    });
+    let (tid, addr) = rx.recv().expect("the worker thread sends its tid");
+    Worker { tid, addr, thread }
+}
+
+/// Times `n` server → worker → server round trips on backend `u`, in nanoseconds: the calling
+/// thread, registered as a server for the call, switches to a worker with `next_tid`, and the
+/// worker gives the CPU back with `umcg_wait(UMCG_WAIT_ENQUEUE)`.
+///
+/// # Errors
+///
+/// The server's registration errno, or `EIO` if the worker thread panicked.
+///
+/// # Examples
+///
+/// ```
+/// let trips = umcg_sys::measure::switch_round_trips(umcg_sys::emul::Emulated::get(), 50)?;
+/// assert_eq!(trips.len(), 50);
+/// assert!(trips.iter().all(|&ns| ns > 0));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn switch_round_trips(u: &'static dyn Umcg, n: usize) -> io::Result<Vec<u64>> {
+    let server = Server::new(u)?;
+    let worker = spawn_worker(u, move |u, addr| {
+        for _ in 0..n {
+            state(addr).store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
+            u.wait(UMCG_WAIT_ENQUEUE, 0).expect("worker yield");
+        }
+    });
+    server.wait_runnable(worker.addr);
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t0 = Instant::now();
+        let _ = server.run(worker.tid);
+        server.wait_runnable(worker.addr);
+        samples.push(t0.elapsed().as_nanos() as u64);
+    }
+    // Once more, to let the worker unregister.
+    let _ = server.run(worker.tid);
+    worker
+        .thread
+        .join()
+        .map_err(|_| io::Error::from_raw_os_error(libc::EIO))?;
+    Ok(samples)
+}
