@@ -46,6 +46,16 @@ impl Contender {
         matches!(self, Contender::Tokio) || cfg!(feature = "umcg")
     }
 
+    /// Whether its jobs run on the userspace emulation, whose perf context-switch events
+    /// turn on the scheduler's perf hooks (see [`PERF_HOOKS_OFF`]).
+    fn uses_emulation(self) -> bool {
+        match self {
+            Contender::Tokio | Contender::Umcg(UmcgBackend::Kernel) => false,
+            Contender::Umcg(UmcgBackend::Emulated) => true,
+            Contender::Umcg(UmcgBackend::Auto) => umcg_sys::detect::kernel_abi().is_none(),
+        }
+    }
+
     fn backend(self) -> UmcgBackend {
         match self {
             Contender::Tokio => UmcgBackend::Auto,
@@ -53,6 +63,13 @@ impl Contender {
         }
     }
 }
+
+/// How long to wait after a job on the emulation before the next job. The emulation's perf
+/// context-switch events turn on the scheduler's perf hooks, and the kernel turns them off
+/// only a second (HZ) after the last such event is closed (`perf_sched_delayed()` in
+/// kernel/events/core.c): a job started sooner, whatever its runtime, would pay for them on
+/// every context switch (0.15 µs per UMCG round trip in the guest).
+pub const PERF_HOOKS_OFF: std::time::Duration = std::time::Duration::from_millis(1_500);
 
 /// tokio's throughput benches.
 #[derive(Clone, Copy, Debug)]
@@ -567,6 +584,9 @@ pub fn rows(opts: &Options, progress: &Mutex<Progress>) {
                         );
                     }
                     runs[i].push(out);
+                    if c.uses_emulation() {
+                        std::thread::sleep(PERF_HOOKS_OFF);
+                    }
                 }
             }
         }
