@@ -159,16 +159,17 @@ impl Server {
     /// ```
     pub fn wait_runnable(&self, worker: u64) {
         loop {
-            state(self.addr()).store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
-            next_tid(self.addr()).store(0, SeqCst);
-            let mut node = runnable(self.addr()).swap(0, SeqCst);
+            self.state()
+                .store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
+            self.next_tid().store(0, SeqCst);
+            let mut node = self.runnable_head().swap(0, SeqCst);
             let mut found = false;
             while node != 0 {
                 found |= node == worker;
                 node = runnable(node).swap(0, SeqCst);
             }
             if found {
-                state(self.addr()).store(UMCG_TASK_RUNNING, SeqCst);
+                self.state().store(UMCG_TASK_RUNNING, SeqCst);
                 return;
             }
             // Any return means "look again" (rule 9).
@@ -182,8 +183,9 @@ impl Server {
     ///
     /// The errno of `sys_umcg_wait`; see [`Server::wait_runnable`] for an example.
     pub fn run(&self, tid: u32) -> io::Result<()> {
-        next_tid(self.addr()).store(tid, SeqCst);
-        state(self.addr()).store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
+        self.next_tid().store(tid, SeqCst);
+        self.state()
+            .store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
         self.u.wait(0, 0)
     }
 }

@@ -388,14 +388,18 @@ fn worker_blocks_in_pipe_read(u: U) {
 fn worker_yield_with_enqueue(u: U) {
     let mut s = Server::register(u, 0);
     let w = Worker::spawn(u, gettid(), |c| {
-        c.state()
-            .store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
-        assert_eq!(
-            errno(c.u.wait(UMCG_WAIT_ENQUEUE, 1)),
-            Some(libc::EINVAL),
-            "ENQUEUE with a timeout"
-        );
-        assert_eq!(c.state().load(SeqCst) & UMCG_TASK_MASK, UMCG_TASK_RUNNING);
+        // A refused yield returns EINVAL and leaves the worker RUNNING.
+        let yield_refused = |abs_timeout: i64, what: &str| {
+            c.state()
+                .store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
+            assert_eq!(
+                errno(c.u.wait(UMCG_WAIT_ENQUEUE, abs_timeout)),
+                Some(libc::EINVAL),
+                "{what}"
+            );
+            assert_eq!(c.state().load(SeqCst) & UMCG_TASK_MASK, UMCG_TASK_RUNNING);
+        };
+        yield_refused(1, "ENQUEUE with a timeout");
         // A yield naming the worker itself is refused before it is queued: a push would
         // overwrite the mark in its link field (and the server would find it listed while
         // RUNNING).
@@ -403,14 +407,7 @@ fn worker_yield_with_enqueue(u: U) {
         let next_tid = next_tid_at(c.addr);
         next_tid.store(gettid(), SeqCst);
         runnable_link_at(c.addr).store(MARK, SeqCst);
-        c.state()
-            .store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
-        assert_eq!(
-            errno(c.u.wait(UMCG_WAIT_ENQUEUE, 0)),
-            Some(libc::EINVAL),
-            "yield naming itself"
-        );
-        assert_eq!(c.state().load(SeqCst) & UMCG_TASK_MASK, UMCG_TASK_RUNNING);
+        yield_refused(0, "yield naming itself");
         assert_eq!(runnable_link_at(c.addr).swap(0, SeqCst), MARK, "queued");
         next_tid.store(0, SeqCst);
         c.state()

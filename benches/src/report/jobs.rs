@@ -568,10 +568,11 @@ fn combine(runs: &[(f64, String)], repeated: bool) -> Figure {
 pub fn rows(opts: &Options, progress: &Mutex<Progress>) {
     for (index, spec) in specs(opts).into_iter().enumerate() {
         let mut runs: Vec<Vec<Vec<(f64, String)>>> = vec![Vec::new(); opts.contenders.len()];
+        // The raw switch has no tokio counterpart.
+        let umcg_only = matches!(spec.job, Job::Switch);
         for _ in 0..opts.repeat.max(1) {
             for (i, &c) in opts.contenders.iter().enumerate() {
-                let runtime_free = matches!(spec.job, Job::Switch);
-                if c.available() && !(runtime_free && c == Contender::Tokio) {
+                if c.available() && !(umcg_only && c == Contender::Tokio) {
                     let job = format!("`{}` on {}", spec.rows[0].0, c.label());
                     progress.lock().expect("progress").current = Some((job, Instant::now()));
                     let out = run_isolated(c, index, &spec, opts);
