@@ -15,6 +15,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{fence, AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 const PERF_TYPE_SOFTWARE: u32 = 1;
 const PERF_COUNT_SW_DUMMY: u64 = 9;
@@ -49,6 +50,65 @@ struct PerfEventAttr {
     config1: u64,
 }
 
+/// Opens a perf event on the calling thread from `attr`.
+fn open_on_self(attr: &PerfEventAttr) -> io::Result<OwnedFd> {
+    // SAFETY: `attr` is a valid VER0 perf_event_attr that outlives the call; pid 0 / cpu -1 is
+    // "the calling thread on any CPU"; no group fd.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_perf_event_open,
+            attr as *const PerfEventAttr,
+            0,
+            -1,
+            -1,
+            PERF_FLAG_FD_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the syscall returned a fresh fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Keeps the scheduler's perf hooks on while it is open: a task-bound event that counts and
+/// records nothing (no ring, no context-switch records).
+///
+/// The kernel turns the hooks on when the first task-bound perf event of the system is opened
+/// and waits for an RCU grace period before that `perf_event_open()` returns
+/// (`account_event()` in kernel/events/core.c); it turns them off one second (HZ) after the
+/// last such event is closed. That wait took 10–12 ms on the project machines (`strace -T` of
+/// a worker's first ring), and a worker that pays it mid-run stalls everything waiting for it
+/// for as long. One anchor per process, opened when the first instance with the perf detector
+/// is made (`Emulated::get()`, a runtime's build), puts the wait there, once, and never on a
+/// worker's registration; the hooks then stay on until the process exits.
+#[derive(Debug)]
+pub(crate) struct HooksAnchor {
+    _event: OwnedFd,
+}
+
+impl HooksAnchor {
+    /// Opens an anchor on the calling thread. The event outlives the thread: it is released
+    /// when its fd is closed.
+    fn open() -> io::Result<Self> {
+        open_on_self(&PerfEventAttr {
+            type_: PERF_TYPE_SOFTWARE,
+            size: PERF_ATTR_SIZE_VER0,
+            config: PERF_COUNT_SW_DUMMY,
+            flags: ATTR_EXCLUDE_KERNEL,
+            ..Default::default()
+        })
+        .map(|event| Self { _event: event })
+    }
+
+    /// The process's anchor, opened by the first call; `None` where perf is refused (the
+    /// rings will be too, and the `/proc` detector needs no hooks).
+    pub(crate) fn hold() -> Option<&'static HooksAnchor> {
+        static ANCHOR: OnceLock<Option<HooksAnchor>> = OnceLock::new();
+        ANCHOR.get_or_init(|| Self::open().ok()).as_ref()
+    }
+}
+
 /// What one record says about the thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Switch {
@@ -81,7 +141,7 @@ impl Ring {
     /// Opens a ring recording the context switches of the calling thread; with `wakeups`,
     /// every record wakes `poll()`ers of [`Ring::fd`].
     pub(crate) fn open_self(wakeups: bool) -> io::Result<Self> {
-        let attr = PerfEventAttr {
+        let fd = open_on_self(&PerfEventAttr {
             type_: PERF_TYPE_SOFTWARE,
             size: PERF_ATTR_SIZE_VER0,
             config: PERF_COUNT_SW_DUMMY,
@@ -90,24 +150,7 @@ impl Ring {
                 | if wakeups { ATTR_WATERMARK } else { 0 },
             wakeup_watermark: u32::from(wakeups),
             ..Default::default()
-        };
-        // SAFETY: `attr` is a valid VER0 perf_event_attr that outlives the call; pid 0 / cpu -1
-        // is "the calling thread on any CPU"; no group fd.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_perf_event_open,
-                &attr as *const PerfEventAttr,
-                0,
-                -1,
-                -1,
-                PERF_FLAG_FD_CLOEXEC,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: the syscall returned a fresh fd that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+        })?;
         // SAFETY: sysconf has no memory arguments.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
         // SAFETY: maps 1 metadata page + 1 data page of the perf fd, shared and writable (so
@@ -266,6 +309,23 @@ impl Drop for Ring {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The anchor is a perf event of its own, one per process, available wherever a ring is.
+    #[test]
+    fn the_hooks_anchor_is_a_perf_event() {
+        if let Err(e) = Ring::open_self(false) {
+            eprintln!("SKIP: perf_event_open refused here ({e}); the /proc fallback is used");
+            return;
+        }
+        let anchor = HooksAnchor::hold().expect("a ring opens, so must the anchor");
+        assert!(
+            std::ptr::eq(anchor, HooksAnchor::hold().unwrap()),
+            "one per process"
+        );
+        let link = std::fs::read_link(format!("/proc/self/fd/{}", anchor._event.as_raw_fd()))
+            .expect("readlink");
+        assert_eq!(link.to_str(), Some("anon_inode:[perf_event]"));
+    }
 
     /// A thread's own ring reports its sleep as a blocking switch-out and its return as a
     /// switch-in. Skips (loudly) where the kernel refuses perf.
