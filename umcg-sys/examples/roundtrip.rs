@@ -106,11 +106,12 @@ fn block_detection(u: U, n: usize) -> (Vec<f64>, Vec<f64>) {
             }
         }
     });
-    srv.wait_runnable(w.addr);
+    srv.wait_runnable(&w).expect("the worker is alive");
     let progress = AtomicU64::new(0);
     let (mut detect, mut unmanaged) = (Vec::new(), Vec::new());
+    let addr = w.addr;
     std::thread::scope(|scope| {
-        scope.spawn(|| stall_monitor(&name, &srv, w.addr, &progress));
+        scope.spawn(|| stall_monitor(&name, &srv, addr, &progress));
         for i in 0..n {
             progress.store(2 * i as u64, SeqCst);
             let r = srv.run(w.tid);
@@ -124,7 +125,7 @@ fn block_detection(u: U, n: usize) -> (Vec<f64>, Vec<f64>) {
             // SAFETY: writes one byte to our pipe.
             unsafe { libc::write(wr, b"x".as_ptr().cast(), 1) };
             progress.store(2 * i as u64 + 1, SeqCst);
-            srv.wait_runnable(w.addr);
+            srv.wait_runnable(&w).expect("the worker is alive");
             std::thread::sleep(Duration::from_micros(200));
             // Parked before its read() even returned to user code: no window at all.
             let ret = returned.load(SeqCst);

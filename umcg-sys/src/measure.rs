@@ -12,7 +12,7 @@ use std::io;
 use std::mem::offset_of;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::abi::*;
 use crate::backend::Umcg;
@@ -35,6 +35,11 @@ fn runnable(addr: u64) -> &'static AtomicU64 {
     // SAFETY: as `state`; `runnable_workers_ptr` is a naturally aligned u64 of the task.
     unsafe { &*((addr + offset_of!(umcg_task, runnable_workers_ptr) as u64) as *const AtomicU64) }
 }
+
+/// How long [`Server::wait_runnable`] waits before it looks again whether its worker's thread
+/// has ended.
+pub const LOOK_AGAIN: Duration = Duration::from_millis(10);
+const LOOK_AGAIN_NS: i64 = LOOK_AGAIN.as_nanos() as i64;
 
 /// The calling thread registered as a UMCG server until the value is dropped.
 ///
@@ -139,9 +144,14 @@ impl Server {
         runnable(self.addr())
     }
 
-    /// Waits, idle in `umcg_wait`, until the worker whose task is at `worker` is on the
-    /// runnable list, and takes the whole list (resetting each link). Leaves the server
-    /// RUNNING.
+    /// Waits, idle in `umcg_wait`, until `worker` is on the runnable list, and takes the whole
+    /// list (resetting each link). Leaves the server RUNNING.
+    ///
+    /// # Errors
+    ///
+    /// `BrokenPipe` if the worker's thread ended first (its body panicked, say), seen within
+    /// [`LOOK_AGAIN`] of its end: the server waits in slices that long, so it never waits
+    /// forever for a worker that is gone.
     ///
     /// # Examples
     ///
@@ -152,12 +162,12 @@ impl Server {
     /// let server = Server::new(u)?;
     /// let worker = spawn_worker(u, |_, _| {});
     /// // A new worker queues itself on its server when it registers.
-    /// server.wait_runnable(worker.addr);
+    /// server.wait_runnable(&worker)?;
     /// server.run(worker.tid)?;
     /// worker.thread.join().unwrap();
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn wait_runnable(&self, worker: u64) {
+    pub fn wait_runnable(&self, worker: &Worker) -> io::Result<()> {
         loop {
             self.state()
                 .store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, SeqCst);
@@ -165,15 +175,24 @@ impl Server {
             let mut node = self.runnable_head().swap(0, SeqCst);
             let mut found = false;
             while node != 0 {
-                found |= node == worker;
+                found |= node == worker.addr;
                 node = runnable(node).swap(0, SeqCst);
             }
-            if found {
+            if found || worker.thread.is_finished() {
                 self.state().store(UMCG_TASK_RUNNING, SeqCst);
-                return;
+                return match found {
+                    true => Ok(()),
+                    false => Err(io::Error::new(
+                        io::ErrorKind::BrokenPipe,
+                        format!("worker {} ended before it was runnable", worker.tid),
+                    )),
+                };
             }
-            // Any return means "look again" (rule 9).
-            let _ = self.u.wait(0, 0);
+            // Any return means "look again" (rule 9). A worker that unregisters wakes the
+            // server, but its thread ends a little later, and then nothing wakes it: hence the
+            // slices.
+            let slice = crate::emul::clock::now_ns(libc::CLOCK_MONOTONIC) + LOOK_AGAIN_NS;
+            let _ = self.u.wait(0, slice);
         }
     }
 
@@ -253,7 +272,7 @@ pub fn spawn_worker(
 ///
 /// # Errors
 ///
-/// The server's registration errno, or `EIO` if the worker thread panicked.
+/// The server's registration errno, or `EIO` if the worker thread panicked (its yield failed).
 ///
 /// # Examples
 ///
@@ -271,19 +290,59 @@ pub fn switch_round_trips(u: &'static dyn Umcg, n: usize) -> io::Result<Vec<u64>
             u.wait(UMCG_WAIT_ENQUEUE, 0).expect("worker yield");
         }
     });
-    server.wait_runnable(worker.addr);
-    let mut samples = Vec::with_capacity(n);
-    for _ in 0..n {
-        let t0 = Instant::now();
-        let _ = server.run(worker.tid);
-        server.wait_runnable(worker.addr);
-        samples.push(t0.elapsed().as_nanos() as u64);
-    }
-    // Once more, to let the worker unregister.
+    let samples = time_switches(&server, &worker, n);
+    // Once more, to let the worker unregister; a worker that failed may need more.
     let _ = server.run(worker.tid);
+    while !worker.thread.is_finished() {
+        if server.wait_runnable(&worker).is_ok() {
+            let _ = server.run(worker.tid);
+        }
+    }
     worker
         .thread
         .join()
         .map_err(|_| io::Error::from_raw_os_error(libc::EIO))?;
+    samples
+}
+
+/// The timed part of [`switch_round_trips`]: `n` switches to `worker` and back.
+fn time_switches(server: &Server, worker: &Worker, n: usize) -> io::Result<Vec<u64>> {
+    server.wait_runnable(worker)?;
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t0 = Instant::now();
+        let _ = server.run(worker.tid);
+        server.wait_runnable(worker)?;
+        samples.push(t0.elapsed().as_nanos() as u64);
+    }
     Ok(samples)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A worker whose body panics ends its thread registered; the server waiting for it to come
+    /// back gets an error instead of waiting forever.
+    #[test]
+    fn a_worker_that_dies_is_an_error_not_a_hang() {
+        let u = crate::backend::auto();
+        let server = Server::new(u).unwrap();
+        let worker = spawn_worker(u, |_, _| panic!("the worker's body fails"));
+        server.wait_runnable(&worker).unwrap();
+        // The panic may block (it prints, it reads debug info): the worker comes back runnable
+        // until its thread has ended.
+        let err = loop {
+            server.run(worker.tid).unwrap();
+            if let Err(e) = server.wait_runnable(&worker) {
+                break e;
+            }
+        };
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+        assert!(worker.thread.join().is_err(), "the body panicked");
+        assert_eq!(
+            server.state().load(SeqCst) & UMCG_TASK_MASK,
+            UMCG_TASK_RUNNING
+        );
+    }
 }

@@ -121,7 +121,7 @@
 //! unsafe { umcg.ctl(UMCG_CTL_UNREGISTER, &mut *server, 0) }.unwrap();
 //! ```
 
-mod clock;
+pub(crate) mod clock;
 mod ctl;
 mod current;
 mod entry;
