@@ -295,7 +295,7 @@ pub use blockers::{ticker_lateness, TickerSetup};
 pub struct BurstResult {
     /// Time from the first call to the last completion.
     pub elapsed: Duration,
-    /// The runtime's threads before the burst (runtime built and warm).
+    /// The runtime's threads before the burst, idle after a small one (see [`burst`]).
     pub before: usize,
     /// Most of the runtime's threads seen during the burst.
     pub peak: usize,
@@ -309,23 +309,19 @@ pub struct BurstResult {
 
 /// A burst of `calls` concurrent `spawn_blocking(sleep 1 ms)` calls from one task; counts the
 /// runtime's own threads (by their unique name) before, at the peak, and `idle_wait` after.
+///
+/// "Before" is the runtime's idle steady state: a burst of `calls / 100` first, then the idle
+/// wait. Right after the build it would depend on which servers had run anything yet (a umcg
+/// server starts the one worker it keeps at its first switch, so a runtime fresh from one
+/// round trip could count one worker for two servers).
 pub fn burst<R: Rt>(rt: &R, calls: usize, idle_wait: Duration) -> BurstResult {
-    rt.block_on(async { R::spawn_blocking(|| ()).await });
+    rt.block_on(sleep_burst::<R>(calls / 100));
+    std::thread::sleep(idle_wait);
     let name = rt.thread_name().to_string();
     let before = procfs::threads_named(&name);
     let sampler = PeakSampler::start(&name);
     let t0 = Instant::now();
-    rt.block_on(async move {
-        R::spawn(async move {
-            let calls: Vec<_> = (0..calls)
-                .map(|_| R::spawn_blocking(|| std::thread::sleep(Duration::from_millis(1))))
-                .collect();
-            for c in calls {
-                c.await;
-            }
-        })
-        .await
-    });
+    rt.block_on(sleep_burst::<R>(calls));
     let elapsed = t0.elapsed();
     let peak = sampler.finish();
     std::thread::sleep(idle_wait);
@@ -337,6 +333,19 @@ pub fn burst<R: Rt>(rt: &R, calls: usize, idle_wait: Duration) -> BurstResult {
         process_after: procfs::threads(),
         idle_wait,
     }
+}
+
+/// `calls` concurrent `spawn_blocking(sleep 1 ms)` calls from one spawned task, all awaited.
+async fn sleep_burst<R: Rt>(calls: usize) {
+    R::spawn(async move {
+        let calls: Vec<_> = (0..calls)
+            .map(|_| R::spawn_blocking(|| std::thread::sleep(Duration::from_millis(1))))
+            .collect();
+        for c in calls {
+            c.await;
+        }
+    })
+    .await
 }
 
 /// The mixed server: `clients` tasks each send requests one after another; a request is a

@@ -2,6 +2,7 @@
 //! server loop of `umcg-abi.md` §3.6, and a watchdog so that no test can hang.
 
 use std::io;
+use std::mem::offset_of;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -32,33 +33,38 @@ pub fn state_at(addr: u64) -> &'static AtomicU32 {
     unsafe { &*(addr as *const AtomicU32) }
 }
 
-fn u64_at(addr: u64, offset: u64) -> &'static AtomicU64 {
+/// The u64 field at `offset` (an `offset_of!(umcg_task, ..)`) of the `umcg_task` at `addr`.
+fn u64_at(addr: u64, offset: usize) -> &'static AtomicU64 {
     // SAFETY: as `state_at`, for an 8-byte aligned field.
-    unsafe { &*((addr + offset) as *const AtomicU64) }
+    unsafe { &*((addr + offset as u64) as *const AtomicU64) }
 }
+
+/// A server's list head, and a queued worker's link, of each list.
+const RUNNABLE_LINK: usize = offset_of!(umcg_task, runnable_workers_ptr);
+const BLOCKED_LINK: usize = offset_of!(umcg_task, blocked_workers_ptr);
 
 pub fn task_state_at(addr: u64) -> u32 {
     state_at(addr).load(SeqCst) & UMCG_TASK_MASK
 }
 
 pub fn blocked_ts_at(addr: u64) -> u64 {
-    u64_at(addr, 16).load(SeqCst)
+    u64_at(addr, offset_of!(umcg_task, blocked_ts)).load(SeqCst)
 }
 
 pub fn runnable_ts_at(addr: u64) -> u64 {
-    u64_at(addr, 24).load(SeqCst)
+    u64_at(addr, offset_of!(umcg_task, runnable_ts)).load(SeqCst)
 }
 
 /// `next_tid` of the `umcg_task` at `addr`.
 pub fn next_tid_at(addr: u64) -> &'static AtomicU32 {
-    // SAFETY: as `state_at`; `next_tid` is the u32 at offset 4.
-    unsafe { &*((addr + 4) as *const AtomicU32) }
+    // SAFETY: as `state_at`, for the aligned u32 `next_tid`.
+    unsafe { &*((addr + offset_of!(umcg_task, next_tid) as u64) as *const AtomicU32) }
 }
 
 /// The `runnable_workers_ptr` link of the `umcg_task` at `addr`: non-zero only while queued
 /// on a list that has more entries behind it.
 pub fn runnable_link_at(addr: u64) -> &'static AtomicU64 {
-    u64_at(addr, 40)
+    u64_at(addr, RUNNABLE_LINK)
 }
 
 pub fn now(clock: libc::clockid_t) -> i64 {
@@ -128,7 +134,7 @@ impl Server {
         self.u.wait(0, abs)
     }
 
-    fn pop(head: &AtomicU64, link_offset: u64) -> Vec<u64> {
+    fn pop(head: &AtomicU64, link_offset: usize) -> Vec<u64> {
         let mut out = Vec::new();
         let mut n = head.swap(0, SeqCst);
         while n != 0 {
@@ -139,13 +145,13 @@ impl Server {
     }
 
     pub fn pop_runnable(&mut self) -> Vec<u64> {
-        let got = Self::pop(u64_at(self.addr(), 40), 40);
+        let got = Self::pop(u64_at(self.addr(), RUNNABLE_LINK), RUNNABLE_LINK);
         self.runq.extend(&got);
         got
     }
 
     pub fn pop_blocked(&self) -> Vec<u64> {
-        Self::pop(u64_at(self.addr(), 32), 32)
+        Self::pop(u64_at(self.addr(), BLOCKED_LINK), BLOCKED_LINK)
     }
 
     /// Waits (idle, `next_tid` 0) until worker `addr` is on the runnable list; removes it from
