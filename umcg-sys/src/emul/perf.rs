@@ -88,8 +88,9 @@ pub(crate) struct HooksAnchor {
 }
 
 impl HooksAnchor {
-    /// Opens an anchor on the calling thread. The event outlives the thread: it is released
-    /// when its fd is closed.
+    /// Opens an anchor on the calling thread. The event outlives the thread: when the thread
+    /// exits the kernel takes it out of the thread's context but keeps it, and its accounting,
+    /// until the fd is closed (`perf_event_exit_event()`).
     fn open() -> io::Result<Self> {
         open_on_self(&PerfEventAttr {
             type_: PERF_TYPE_SOFTWARE,
@@ -101,11 +102,20 @@ impl HooksAnchor {
         .map(|event| Self { _event: event })
     }
 
-    /// The process's anchor, opened by the first call; `None` where perf is refused (the
-    /// rings will be too, and the `/proc` detector needs no hooks).
+    /// The process's anchor, opened by the first call (which waits for it); `None` where perf
+    /// is refused (the rings will be too, and the `/proc` detector needs no hooks).
+    ///
+    /// A short-lived thread opens it, so that it is bound to no live thread: an event in a
+    /// thread's perf context is switched out and in with that thread, which would cost the
+    /// caller (a runtime's main thread, say) on every context switch.
     pub(crate) fn hold() -> Option<&'static HooksAnchor> {
         static ANCHOR: OnceLock<Option<HooksAnchor>> = OnceLock::new();
-        ANCHOR.get_or_init(|| Self::open().ok()).as_ref()
+        ANCHOR
+            .get_or_init(|| {
+                let opener = std::thread::Builder::new().name("umcg-perf-anchor".into());
+                opener.spawn(Self::open).ok()?.join().ok()?.ok()
+            })
+            .as_ref()
     }
 }
 
