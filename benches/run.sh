@@ -6,8 +6,8 @@
 #      plus the futex floor, printed as a markdown table with ratios and the targets met/missed,
 #      and written to RESULTS.md as the section "host" (criterion's means in extra columns).
 #      Each job runs BENCH_REPEAT times (default 3), interleaved, and the table gives the median
-#      with the spread: about one umcg job run in eight takes 2-3x its usual time here (README),
-#      and a single run could turn a met target into a miss.
+#      with the spread: about one job run in eight, tokio's and umcg's alike, takes 1.5-3x its
+#      usual time here (README), and a single run could turn a met target into a miss.
 # Environment: BENCH_QUICK=1 for a smoke run (short measurements); BENCH_SKIP_CRITERION=1 to
 # run only the report; BENCH_KEEP_ALIVE_MS (idle timeout of both runtimes for the burst, default
 # 1000) and BENCH_IDLE_WAIT_MS (wait before threads are recounted, default keep-alive + 2000);
