@@ -96,13 +96,21 @@ pub(crate) fn enqueue(w: &Entry, force: bool) {
     }
 }
 
-/// Server RUNNABLE → RUNNING, then wake it; nothing if it is not waiting.
+/// Server RUNNABLE → RUNNING, then wake it if it sleeps.
+///
+/// It is woken also when it was RUNNING already: a thread may have made it RUNNING by a
+/// compare-and-swap in user memory (a runtime's remote wake) and not have issued its wake yet.
+/// That thread may be one of the server's own workers, back from a block that nobody had
+/// published: its call to wake the server (`umcg_kick`) enters the emulation, which first
+/// publishes the block's end (this function, for the worker's own server) and then parks the
+/// worker until the server runs it, so the kick comes only after that. Without this wake the
+/// server would sleep on until its watchdog (up to 2 ms). `notify` does nothing for a server
+/// that is awake.
 pub(crate) fn wake_server(server: &Entry) {
-    if server
+    let _ = server
         .task
-        .transition(UMCG_TASK_RUNNABLE, UMCG_TASK_RUNNING)
-        .is_ok()
-    {
+        .transition(UMCG_TASK_RUNNABLE, UMCG_TASK_RUNNING);
+    if server.task.task_state() == UMCG_TASK_RUNNING {
         server.notify();
     }
 }
@@ -213,5 +221,52 @@ pub(crate) fn park(t: &Entry) {
     }
     if let Some(part) = t.worker() {
         part.queued.store(false, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::{umcg_task, UMCG_CTL_REGISTER, UMCG_CTL_UNREGISTER};
+    use crate::backend::Umcg;
+    use crate::emul::entry::sleep;
+    use crate::emul::{Emulated, Options};
+    use std::time::Duration;
+
+    /// A server that another thread made RUNNING by compare-and-swap, and whose wake has not
+    /// come yet, is woken by the next `wake_server` (a worker's enqueue) instead of sleeping
+    /// on. It has no workers here, so no watchdog would ever wake it.
+    #[test]
+    fn wake_server_wakes_a_server_made_running_by_someone_else() {
+        let emu = Emulated::with_options(Options::default());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut task = Box::new(umcg_task::server(crate::gettid()));
+            // SAFETY: `task` outlives its registration (unregistered below).
+            unsafe { emu.ctl(UMCG_CTL_REGISTER, &mut *task, libc::CLOCK_MONOTONIC) }.unwrap();
+            let me = emu.lookup(crate::gettid()).unwrap();
+            me.task
+                .state()
+                .store(UMCG_TASK_RUNNABLE | UMCG_TF_COND_WAIT, Ordering::SeqCst);
+            tx.send(me).unwrap();
+            let r = emu.wait(0, 0);
+            // SAFETY: unregisters the task registered above.
+            unsafe { emu.ctl(UMCG_CTL_UNREGISTER, &mut *task, 0) }.unwrap();
+            done_tx.send(r.map_err(|e| e.kind())).unwrap();
+        });
+        let server = rx.recv().unwrap();
+        let part = server.server().unwrap();
+        while part.sleep.load(Ordering::SeqCst) != sleep::FUTEX {
+            std::thread::yield_now();
+        }
+        // The runtime's remote wake, its kick still to come.
+        server
+            .task
+            .transition(UMCG_TASK_RUNNABLE, UMCG_TASK_RUNNING)
+            .unwrap();
+        wake_server(&server);
+        let back = done_rx.recv_timeout(Duration::from_secs(10));
+        assert_eq!(back, Ok(Ok(())), "the server was left asleep");
     }
 }
