@@ -33,12 +33,13 @@
 //!   detector's lock, and their records are discarded.
 //! * **The perf hooks stay on.** The first task-bound perf event of the system makes the
 //!   kernel switch its scheduler perf hooks on and wait for an RCU grace period inside that
-//!   `perf_event_open()` (10–12 ms on the project machines); they go off again one second after
-//!   the last such event closes. So an instance with the perf detector has a short-lived thread
-//!   open one event that records nothing, once per process, when it is made (`Emulated::get()`,
-//!   which a runtime's build calls), and keeps it: workers registering later never wait for a grace period (one
-//!   that did stalled its server, and with it every task, for as long). The price: the hooks
-//!   run on every context switch of the machine until the process exits.
+//!   `perf_event_open()` (10–14 ms on the project machines); they go off again one second after
+//!   the last such event closes. So an instance with the perf detector has a short-lived
+//!   thread open one event that records nothing, once per process, when it is made
+//!   (`Emulated::get()`, which a runtime's build calls), and keeps it: workers registering
+//!   later never wait for a grace period (one that did stalled its server, and with it every
+//!   task, for as long). The price: the hooks run on every context switch of the machine until
+//!   the process exits.
 //! * **The waiting server is the observer.** While one worker of a server is RUNNING on the
 //!   server's CPU, the waiting server spins on that CPU peeking at the ring (lock-free) and
 //!   calling `sched_yield()` at every turn: the worker has the CPU whenever it wants it, and the

@@ -77,7 +77,7 @@ fn open_on_self(attr: &PerfEventAttr) -> io::Result<OwnedFd> {
 /// The kernel turns the hooks on when the first task-bound perf event of the system is opened
 /// and waits for an RCU grace period before that `perf_event_open()` returns
 /// (`account_event()` in kernel/events/core.c); it turns them off one second (HZ) after the
-/// last such event is closed. That wait took 10–12 ms on the project machines (`strace -T` of
+/// last such event is closed. That wait took 10–14 ms on the project machines (`strace -T` of
 /// a worker's first ring), and a worker that pays it mid-run stalls everything waiting for it
 /// for as long. One anchor per process, opened when the first instance with the perf detector
 /// is made (`Emulated::get()`, a runtime's build), puts the wait there, once, and never on a
