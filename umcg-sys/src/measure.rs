@@ -235,9 +235,9 @@ pub struct Worker {
 /// between registration and unregistration.
 ///
 /// Registration queues the worker on the server and returns once a server ran it: follow with
-/// [`Server::wait_runnable`] and [`Server::run`]. The thread panics if registration fails. The
-/// worker's `umcg_task` is freed once it unregistered; if `body` panics it is leaked (64 bytes),
-/// as the thread is still registered while it unwinds and until it has exited.
+/// [`Server::wait_runnable`] and [`Server::run`]. The thread panics if registration fails. If
+/// `body` panics, the worker unregisters before its thread goes on with the panic (so it cannot
+/// be parked on its way out). Its `umcg_task` is freed once it unregistered.
 ///
 /// # Examples
 ///
@@ -255,12 +255,20 @@ pub fn spawn_worker(
         let (register, clock) = (UMCG_CTL_REGISTER | UMCG_CTL_WORKER, libc::CLOCK_MONOTONIC);
         // SAFETY: a live, aligned umcg_task, freed below only after unregistration.
         unsafe { u.ctl(register, task, clock) }.expect("worker registration");
-        body(u, task as u64);
+        // A body that panics is unregistered before its thread goes on to exit: a worker still
+        // registered would be parked by a block on its way out (the exit path may sleep) until
+        // a server ran it, and a server joining its thread would wait for it forever.
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(u, task as u64)));
         // SAFETY: this thread registered `task` above.
-        unsafe { u.ctl(UMCG_CTL_UNREGISTER | UMCG_CTL_WORKER, task, 0) }
-            .expect("worker unregistration");
-        // SAFETY: from `Box::into_raw` above, and no longer registered.
-        drop(unsafe { Box::from_raw(task) });
+        let unregistered = unsafe { u.ctl(UMCG_CTL_UNREGISTER | UMCG_CTL_WORKER, task, 0) };
+        if unregistered.is_ok() {
+            // SAFETY: from `Box::into_raw` above, and no longer registered.
+            drop(unsafe { Box::from_raw(task) });
+        }
+        if let Err(panic) = run {
+            std::panic::resume_unwind(panic);
+        }
+        unregistered.expect("worker unregistration");
     });
     let (tid, addr) = rx.recv().expect("the worker thread sends its tid");
     Worker { tid, addr, thread }
