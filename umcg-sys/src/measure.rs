@@ -180,13 +180,13 @@ impl Server {
             }
             if found || worker.thread.is_finished() {
                 self.state().store(UMCG_TASK_RUNNING, SeqCst);
-                return match found {
-                    true => Ok(()),
-                    false => Err(io::Error::new(
-                        io::ErrorKind::BrokenPipe,
-                        format!("worker {} ended before it was runnable", worker.tid),
-                    )),
-                };
+                if found {
+                    return Ok(());
+                }
+                return Err(io::Error::new(
+                    io::ErrorKind::BrokenPipe,
+                    format!("worker {} ended before it was runnable", worker.tid),
+                ));
             }
             // Any return means "look again" (rule 9). A worker that unregisters wakes the
             // server, but its thread ends a little later, and then nothing wakes it: hence the
@@ -330,8 +330,8 @@ fn time_switches(server: &Server, worker: &Worker, n: usize) -> io::Result<Vec<u
 mod tests {
     use super::*;
 
-    /// A worker whose body panics ends its thread registered; the server waiting for it to come
-    /// back gets an error instead of waiting forever.
+    /// A worker whose body panics unregisters and ends its thread; the server waiting for it to
+    /// come back gets an error instead of waiting forever.
     #[test]
     fn a_worker_that_dies_is_an_error_not_a_hang() {
         let u = crate::backend::auto();

@@ -404,11 +404,10 @@ fn dispatch(c: Contender, spec: &Spec, opts: &Options) -> Vec<(f64, String)> {
 fn switch_figures(backend: UmcgBackend, n: usize) -> Vec<(f64, String)> {
     use umcg_sys::backend::{Kernel, Umcg};
     let kernel = || Kernel::detect().map(|k| &*Box::leak(Box::new(k)) as &'static dyn Umcg);
-    let emulation = || umcg_sys::emul::Emulated::get() as &'static dyn Umcg;
     let u = match backend {
         UmcgBackend::Kernel => kernel(),
-        UmcgBackend::Emulated => Some(emulation()),
-        UmcgBackend::Auto => kernel().or_else(|| Some(emulation())),
+        UmcgBackend::Emulated => Some(umcg_sys::emul::Emulated::get() as &'static dyn Umcg),
+        UmcgBackend::Auto => Some(umcg_sys::backend::auto()),
     };
     let Some(u) = u else {
         return vec![(f64::NAN, "kernel UMCG not advertised".into())];
