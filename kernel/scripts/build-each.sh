@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks that every prefix of the series builds: unpacks the base fresh into
+# Checks that every prefix of the series builds: clones the pristine base fresh into
 # kernel/build/each/, then for k = 1..N applies patch k, merges and checks the config and
 # builds bzImage (and, once the tree has them, the uapi headers and the umcg kselftests);
 # the builds are incremental in one tree. Finally it builds the whole series once more with
@@ -49,7 +49,7 @@ build_tree() {
 	fi
 }
 
-unpack_base "$tree"
+clone_base "$tree"
 for k in "${!patches[@]}"; do
 	name=${patches[$k]}
 	start=$SECONDS

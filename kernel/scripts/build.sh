@@ -61,6 +61,8 @@ fi
 
 start=$SECONDS
 tree=$("$SCRIPTS_DIR/prepare.sh")
+# The objects of the test configuration take about 250 MB (the sources are links).
+need_space "$BUILD_DIR" 600 "building the kernel"
 info "configuring $tree"
 configure_tree "$tree"
 jobs=${UMCG_JOBS:-$(nproc)}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the base tree's scripts/checkpatch.pl --strict over every patch listed in
 # kernel/patches/series and fails on any ERROR or WARNING (and, with --checks-fail, on any
-# CHECK too). The base tree is unpacked once per base version into kernel/build/base-<ver>.
+# CHECK too). The pristine base tree, kernel/build/base-<ver>, is unpacked once per version.
 #
 # Usage: checkpatch.sh [--checks-fail] [PATCH...]   (default: the patches of the series)
 set -euo pipefail
@@ -34,15 +34,7 @@ if [ "${#patches[@]}" -eq 0 ]; then
 	exit 0
 fi
 
-load_base
-tree=$BUILD_DIR/base-$INSTALLED_VERSION
-if [ ! -f "$tree/.umcg-unpacked" ]; then
-	take_kbuild_lock
-	if [ ! -f "$tree/.umcg-unpacked" ]; then
-		unpack_base "$tree"
-		touch "$tree/.umcg-unpacked"
-	fi
-fi
+tree=$(pristine_base)
 
 bad=0 checks=0
 for patch in "${patches[@]}"; do

@@ -176,6 +176,49 @@ unpack_base() {
 	tar -xf "$BASE_TARBALL" -C "$tree" --strip-components=1
 }
 
+# Prints the pristine base tree, kernel/build/base-<installed version>, unpacked once per
+# version (under the kernel build lock) and never written to afterwards: checkpatch reads
+# it, and prepared trees are hard-link clones of it (clone_base).
+pristine_base() {
+	local tree
+	load_base
+	tree=$BUILD_DIR/base-$INSTALLED_VERSION
+	if [ ! -f "$tree/.umcg-unpacked" ]; then
+		take_kbuild_lock
+		if [ ! -f "$tree/.umcg-unpacked" ]; then
+			need_space "$BUILD_DIR" 1800 "unpacking the base tree"
+			unpack_base "$tree"
+			touch "$tree/.umcg-unpacked"
+		fi
+	fi
+	printf '%s\n' "$tree"
+}
+
+# Makes the new directory $1 a copy of the pristine base tree whose files are hard links
+# to the base's: 1.7 GB of sources cost a few MB of directories. This is safe because
+# nothing writes into a source file of a prepared tree: patch(1) writes a patched file
+# anew and renames it over the link (so the base keeps its copy), and the kernel build
+# only creates files (checked: after a build, diff -rq of the two trees lists the patched
+# files and nothing else). Never edit a file of a src-* tree in place.
+clone_base() {
+	local tree=$1 base
+	base=$(pristine_base)
+	rm -rf "$tree"
+	info "cloning $base into $tree (hard links)"
+	cp -al "$base" "$tree"
+	rm -f "$tree/.umcg-unpacked"
+}
+
+# Fails with a clear message when the file system holding $1 has less than $2 MB free;
+# $3 says what the space is for.
+need_space() {
+	local dir=$1 want=$2 what=$3 have
+	mkdir -p "$dir"
+	have=$(df -Pm "$dir" | awk 'NR == 2 { print $4 }')
+	[ "$have" -ge "$want" ] ||
+		die "$what needs about $want MB free in $dir, but its file system has $have MB"
+}
+
 # Applies patch $2 (a name from the series) to tree $1. A patch that does not apply
 # cleanly (reject, or already applied) stops everything; fuzz or offsets are warnings.
 apply_patch() {

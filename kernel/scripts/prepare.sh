@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Prepares a kernel source tree: the base from kernel/BASE, unpacked fresh into
-# kernel/build/src-<key>, with the patches of kernel/patches/series applied in order
+# Prepares a kernel source tree: the base from kernel/BASE, cloned fresh (hard links to the
+# pristine base tree, see clone_base in lib.sh) into kernel/build/src-<key>, with the patches of kernel/patches/series applied in order
 # (patch -p1 --forward), stopping at the first one that does not apply. A tree that was
 # completely prepared for the same key is reused as it is (with its build objects).
 # Prints the tree's path on stdout.
@@ -11,7 +11,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# How many prepared trees to keep (each is about 1.5 GB before building, 2.5 GB after).
+# How many prepared trees to keep (each costs its build objects: the sources are links).
 KEEP_TREES=2
 
 usage() {
@@ -47,7 +47,7 @@ if [ -f "$stamp" ]; then
 	exit 0
 fi
 
-unpack_base "$tree"
+clone_base "$tree"
 mapfile -t patches < <(series_prefix "$count")
 if [ "${#patches[@]}" -eq 0 ]; then
 	info "the series is empty: building the unpatched base"

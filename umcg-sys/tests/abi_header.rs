@@ -218,7 +218,10 @@ fn abi_rs_matches_the_kernel_header() {
         assert!(!required, "UMCG_REQUIRE_KERNEL_HEADER=1 but no C compiler");
         return skip("no C compiler (cc)");
     }
-    let view = header_view(&dir, &scratch("kernel")).unwrap();
+    let work = scratch("kernel");
+    let view = header_view(&dir, &work);
+    let _ = std::fs::remove_dir_all(&work);
+    let view = view.unwrap();
     let diffs = differences(&view);
     assert!(
         diffs.is_empty(),

@@ -1,17 +1,35 @@
 //! Positive detection: only a complete, consistent advertisement of ABI v1 is accepted.
 
-use std::path::PathBuf;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
 
 use umcg_sys::detect::{probe_dir, Unavailable};
 
-fn advert(name: &str, files: &[(&str, &str)]) -> PathBuf {
+/// An advertisement directory written for one test, removed when the test is done with it.
+struct Advert(PathBuf);
+
+impl Deref for Advert {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Advert {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn advert(name: &str, files: &[(&str, &str)]) -> Advert {
     let dir = std::env::temp_dir().join(format!("umcg-detect-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     for (f, v) in files {
         std::fs::write(dir.join(f), v).unwrap();
     }
-    dir
+    Advert(dir)
 }
 
 const GOOD: [(&str, &str); 4] = [
