@@ -46,21 +46,6 @@ impl Turn {
     }
 }
 
-/// Pins the calling thread to `cpu`.
-pub fn pin_to(cpu: usize) -> std::io::Result<()> {
-    // SAFETY: cpu_set_t is plain data; zeroed is the empty set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: CPU_SET writes one bit inside `set`; `cpu` is bounded by the caller's CPU count.
-    unsafe { libc::CPU_SET(cpu, &mut set) };
-    // SAFETY: `set` is a valid cpu_set_t of the size given; pid 0 is the calling thread.
-    let rc = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}
-
 /// The number of CPUs this process may run on.
 pub fn cpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -75,7 +60,7 @@ pub fn futex_round_trips(cpu_a: usize, cpu_b: usize, iters: usize) -> Vec<u64> {
     let ponger = {
         let turn = turn.clone();
         std::thread::spawn(move || {
-            pin_to(cpu_b).expect("sched_setaffinity");
+            umcg_sys::cpu::pin_current_thread(cpu_b).expect("sched_setaffinity");
             for _ in 0..iters {
                 turn.wait_for(1);
                 turn.pass(0);
@@ -83,7 +68,7 @@ pub fn futex_round_trips(cpu_a: usize, cpu_b: usize, iters: usize) -> Vec<u64> {
         })
     };
     let pinger = std::thread::spawn(move || {
-        pin_to(cpu_a).expect("sched_setaffinity");
+        umcg_sys::cpu::pin_current_thread(cpu_a).expect("sched_setaffinity");
         let mut lat = Vec::with_capacity(iters);
         for _ in 0..iters {
             let t0 = Instant::now();
@@ -100,16 +85,5 @@ pub fn futex_round_trips(cpu_a: usize, cpu_b: usize, iters: usize) -> Vec<u64> {
 
 /// The CPUs this process may run on, in increasing order.
 pub fn allowed_cpus() -> Vec<usize> {
-    // SAFETY: cpu_set_t is plain data; zeroed is the empty set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `set` is a valid, writable cpu_set_t of the size given; pid 0 is this thread.
-    let rc =
-        unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
-    if rc != 0 {
-        return vec![0];
-    }
-    (0..libc::CPU_SETSIZE as usize)
-        // SAFETY: CPU_ISSET reads one bit of the initialized set; `c` is below CPU_SETSIZE.
-        .filter(|&c| unsafe { libc::CPU_ISSET(c, &set) })
-        .collect()
+    umcg_sys::cpu::allowed().unwrap_or_else(|_| vec![0])
 }

@@ -20,19 +20,8 @@ const PAIRS: usize = 1_000;
 
 /// Confines the calling thread, and so every thread it creates from now on, to one CPU.
 fn confine_to_one_cpu() {
-    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_ISSET/CPU_SET/CPU_ZERO take it by
-    // reference and the affinity calls read/write exactly `size_of::<cpu_set_t>()` bytes of it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        let size = std::mem::size_of::<libc::cpu_set_t>();
-        assert_eq!(libc::sched_getaffinity(0, size, &mut set), 0);
-        let cpu = (0..libc::CPU_SETSIZE as usize)
-            .find(|&c| libc::CPU_ISSET(c, &set))
-            .expect("an allowed CPU");
-        libc::CPU_ZERO(&mut set);
-        libc::CPU_SET(cpu, &mut set);
-        assert_eq!(libc::sched_setaffinity(0, size, &set), 0);
-    }
+    let first = umcg_sys::cpu::allowed().expect("the allowed CPUs")[0];
+    umcg_sys::cpu::pin_current_thread(first).expect("pinning to an allowed CPU");
 }
 
 /// One round of `ping_pong`: every pair exchanges two messages; returns when all are done.

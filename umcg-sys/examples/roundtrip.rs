@@ -42,12 +42,7 @@ fn now_ns() -> i64 {
 }
 
 fn pin_self(cpu: usize) {
-    // SAFETY: a zeroed cpu_set_t is empty; CPU_SET bounds-checks; pid 0 is this thread.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set);
-    }
+    umcg_sys::cpu::pin_current_thread(cpu).expect("pinning a thread to an allowed CPU");
 }
 
 /// Median and p99 of samples in ns, as µs.
@@ -223,7 +218,7 @@ fn futex_pingpong(cpus: (usize, usize), n: usize) -> Vec<f64> {
 /// Two threads pinned to one CPU hand the turn back and forth, each calling `sched_yield()`
 /// until it is its turn: two switches per round trip, and no sleep or wakeup, so no enqueue
 /// or dequeue; what the scheduler's pick and switch cost without them.
-fn yield_pingpong(n: usize) -> Vec<f64> {
+fn yield_pingpong(cpu: usize, n: usize) -> Vec<f64> {
     let turn = Arc::new(AtomicU32::new(0));
     let wait_for = |t: &AtomicU32, v: u32| {
         while t.load(SeqCst) != v {
@@ -233,13 +228,13 @@ fn yield_pingpong(n: usize) -> Vec<f64> {
     };
     let t2 = turn.clone();
     let b = std::thread::spawn(move || {
-        pin_self(0);
+        pin_self(cpu);
         for _ in 0..n {
             wait_for(&t2, 1);
             t2.store(0, SeqCst);
         }
     });
-    pin_self(0);
+    pin_self(cpu);
     std::thread::sleep(Duration::from_millis(10));
     let mut samples = Vec::with_capacity(n);
     for _ in 0..n {
@@ -252,7 +247,7 @@ fn yield_pingpong(n: usize) -> Vec<f64> {
     samples
 }
 
-fn machine() -> (String, String, usize) {
+fn machine() -> (String, String) {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -263,8 +258,7 @@ fn machine() -> (String, String, usize) {
         })
         .unwrap_or_default();
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let n = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (cpu, kernel.trim().to_string(), n)
+    (cpu, kernel.trim().to_string())
 }
 
 fn main() {
@@ -276,7 +270,9 @@ fn main() {
         .nth(2)
         .unwrap_or_else(|| "futex,yield,emulation,kernel,detection".into());
     let wants = |g: &str| groups.split(',').any(|w| w == g);
-    let (cpu, kernel, ncpu) = machine();
+    let (cpu, kernel) = machine();
+    let cpus = umcg_sys::cpu::allowed().expect("the CPUs this thread may run on");
+    let ncpu = cpus.len();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load = load
         .split_whitespace()
@@ -290,19 +286,19 @@ fn main() {
     if wants("futex") {
         rows.push((
             "futex ping-pong, same CPU".into(),
-            stats(futex_pingpong((0, 0), n)),
+            stats(futex_pingpong((cpus[0], cpus[0]), n)),
         ));
     }
     if ncpu > 1 && wants("futex") {
         rows.push((
             "futex ping-pong, cross CPU".into(),
-            stats(futex_pingpong((0, 1), n)),
+            stats(futex_pingpong((cpus[0], cpus[1]), n)),
         ));
     }
     if wants("yield") {
         rows.push((
             "sched_yield ping-pong, same CPU".into(),
-            stats(yield_pingpong(n)),
+            stats(yield_pingpong(cpus[0], n)),
         ));
     }
     // The kernel rows run before the emulation's: closing the emulation's perf events leaves

@@ -12,7 +12,8 @@
 //! - [`raw`]: the three syscalls, returning `io::Result`;
 //! - [`backend`]: the [`backend::Umcg`] trait over the kernel and the userspace emulation;
 //! - [`emul`]: the userspace emulation of the ABI for kernels without UMCG;
-//! - [`measure`]: the smallest correct server loop, timing a backend's raw switch.
+//! - [`measure`]: the smallest correct server loop, timing a backend's raw switch;
+//! - [`cpu`]: the CPUs the calling thread may run on, and pinning it to one.
 //!
 //! # Examples
 //!
@@ -26,6 +27,7 @@
 
 pub mod abi;
 pub mod backend;
+pub mod cpu;
 pub mod detect;
 pub mod emul;
 pub mod measure;

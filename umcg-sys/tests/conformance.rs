@@ -757,13 +757,13 @@ fn preemption_right_after_a_switch(u: U) {
 /// wakeups switch it out and back in (each switch runs the kernel's hook); it keeps running
 /// with the flag set until the kick.
 fn preempt_flag_waits_for_kick(u: U) {
-    pin_to_cpu0();
+    pin_to_first_cpu();
     let mut s = Server::register(u, 0);
     let stop = Arc::new(AtomicBool::new(false));
     let calls = Arc::new(AtomicU64::new(0));
     let (st, ca) = (stop.clone(), calls.clone());
     let w = Worker::spawn(u, gettid(), move |c| {
-        pin_to_cpu0();
+        pin_to_first_cpu();
         let t0 = Instant::now();
         while !st.load(SeqCst) && t0.elapsed() < Duration::from_secs(20) {
             assert_eq!(errno(c.u.wait(0x8000, 0)), Some(libc::EINVAL));

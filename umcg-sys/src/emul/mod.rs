@@ -134,7 +134,7 @@ mod outside;
 mod perf;
 mod probe;
 mod procstat;
-mod sched;
+pub(crate) mod sched;
 mod signal;
 mod spin;
 mod task;

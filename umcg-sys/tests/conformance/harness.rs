@@ -81,15 +81,11 @@ pub fn deadline(after: Duration) -> i64 {
     now(libc::CLOCK_MONOTONIC) + after.as_nanos() as i64
 }
 
-/// Pins the calling thread to CPU 0, so that the tasks of a case that do so share one CPU.
-pub fn pin_to_cpu0() {
-    // SAFETY: an all-zero cpu_set_t is a valid empty set; CPU_SET writes inside it.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: 0 is within the set.
-    unsafe { libc::CPU_SET(0, &mut set) };
-    // SAFETY: `set` is a valid cpu_set_t of the given size.
-    let r = unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) };
-    assert_eq!(r, 0, "sched_setaffinity(CPU 0)");
+/// Pins the calling thread to the first CPU it may run on, so that the tasks of a case that
+/// do so share one CPU.
+pub fn pin_to_first_cpu() {
+    let first = umcg_sys::cpu::allowed().expect("the allowed CPUs")[0];
+    umcg_sys::cpu::pin_current_thread(first).expect("pinning to an allowed CPU");
 }
 
 /// A registered server: the calling thread.
