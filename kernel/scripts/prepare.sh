@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Prepares a kernel source tree: the base from kernel/BASE, cloned fresh (hard links to the
-# pristine base tree, see clone_base in lib.sh) into kernel/build/src-<key>, with the patches of kernel/patches/series applied in order
-# (patch -p1 --forward), stopping at the first one that does not apply. A tree that was
-# completely prepared for the same key is reused as it is (with its build objects).
-# Prints the tree's path on stdout.
+# Prepares a kernel source tree: the base from kernel/BASE, cloned fresh into
+# kernel/build/src-<key> (hard links to the pristine base tree: clone_base in lib.sh), with
+# the patches of kernel/patches/series applied in order (patch -p1 --forward), stopping at
+# the first one that does not apply. A tree that was completely prepared for the same key
+# is reused as it is (with its build objects). Prints the tree's path on stdout.
 #
 # Usage: prepare.sh [-n COUNT]    apply only the first COUNT patches of the series
 set -euo pipefail
